@@ -1,0 +1,101 @@
+"""The errors loono-infra raises. Each carries the data a user needs to act on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class LoonoError(Exception):
+    """Base of every error loono-infra raises on purpose; the CLI prints it without a traceback."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def details(self) -> list[str]:
+        """Extra lines shown under the message."""
+        return []
+
+
+@dataclass(frozen=True)
+class SettingsProblem:
+    """One invalid value in a settings file: the dotted field path and what is wrong."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class SettingsError(LoonoError):
+    """A settings file is missing, unreadable or invalid; lists every problem at once."""
+
+    def __init__(self, source: str, problems: list[SettingsProblem]) -> None:
+        count = len(problems)
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(f"{source}: {count} {noun} in the settings")
+        self.source = source
+        self.problems = problems
+
+    def details(self) -> list[str]:
+        return [str(problem) for problem in self.problems]
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A Terraform diagnostic as its JSON output reports it."""
+
+    severity: str
+    summary: str
+    detail: str = ""
+    filename: str | None = None
+    line: int | None = None
+    address: str | None = None
+
+    def __str__(self) -> str:
+        where = ""
+        if self.filename:
+            where = f" ({self.filename}" + (f":{self.line}" if self.line else "") + ")"
+        if self.address:
+            where += f" [{self.address}]"
+        text = f"{self.severity}: {self.summary}{where}"
+        return f"{text}\n  {self.detail}" if self.detail else text
+
+
+class TerraformError(LoonoError):
+    """A Terraform command failed; carries its diagnostics."""
+
+    def __init__(
+        self, command: str, diagnostics: list[Diagnostic], output_tail: str = ""
+    ) -> None:
+        errors = [d for d in diagnostics if d.severity == "error"]
+        first = errors[0].summary if errors else "see the output below"
+        super().__init__(f"terraform {command} failed: {first}")
+        self.command = command
+        self.diagnostics = diagnostics
+        self.output_tail = output_tail
+
+    def details(self) -> list[str]:
+        lines = [str(d) for d in self.diagnostics if d.severity == "error"]
+        if not lines and self.output_tail:
+            lines = self.output_tail.splitlines()[-15:]
+        return lines
+
+
+class ProviderError(LoonoError):
+    """The offline AWS provider cannot be supplied (missing, or its checksum does not match)."""
+
+
+class SandboxError(LoonoError):
+    """The embedded AWS sandbox is not running or could not be started."""
+
+
+class PlanFileError(LoonoError):
+    """A saved plan is missing or is not the plan that was reviewed (its digest differs)."""
+
+
+class EngineChoiceError(LoonoError):
+    """The configured Terraform engine cannot be used."""

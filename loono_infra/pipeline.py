@@ -1,0 +1,354 @@
+"""The flow: settings -> render -> init -> plan -> (saved plan) -> apply. Returns typed reports."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loono_infra.errors import LoonoError, PlanFileError, SettingsError, SettingsProblem
+from loono_infra.providers import prepare_provider
+from loono_infra.render import (
+    PASSWORD_VARIABLE,
+    RenderedRoot,
+    SandboxEndpoint,
+    modules_source_for,
+    render,
+    root_module_dir,
+    write_root,
+)
+from loono_infra.sandbox.control import (
+    SANDBOX_REGION_CREDENTIALS,
+    SandboxInfo,
+    require_sandbox,
+    sandbox_dir,
+)
+from loono_infra.secrets import database_password
+from loono_infra.settings import Settings
+from loono_infra.terraform import commands
+from loono_infra.terraform.args import PLAN_FILE, PlanOptions
+from loono_infra.terraform.engine import Engine, backend_dialect, choose_engine
+from loono_infra.terraform.models import (
+    ChangeSummary,
+    OutputChange,
+    PlanDocument,
+    ResourceChange,
+)
+
+PLAN_RECORD = "plan.json"
+_LOCK_WAIT_SECONDS = 300
+_SCRUBBED_FOR_SANDBOX = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+                         "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE")
+
+
+@dataclass(frozen=True)
+class Project:
+    """A checkout holding terraform/modules, environments/ and the .loono work area."""
+
+    root: Path
+
+    @property
+    def modules_dir(self) -> Path:
+        return self.root / "terraform" / "modules"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.root / "terraform" / ".terraform.lock.hcl"
+
+    @property
+    def tooling_dir(self) -> Path:
+        return self.root / ".loono" / "tooling"
+
+    def module_files(self) -> list[Path]:
+        """Every file of the modules, for init's fingerprint."""
+        return sorted(p for p in self.modules_dir.rglob("*.tf") if p.is_file())
+
+    @classmethod
+    def of(cls, settings: Settings) -> Project:
+        """The project a settings file belongs to: the nearest folder up with terraform/modules."""
+        start = settings.source.parent if settings.source else Path.cwd()
+        for folder in (start, *start.parents):
+            if (folder / "terraform" / "modules").is_dir():
+                return cls(folder)
+        raise LoonoError(f"no terraform/modules folder above {start}")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one run goes: an environment on real AWS or on the sandbox, and its engine."""
+
+    project: Project
+    settings: Settings
+    sandbox: bool
+    engine: Engine
+
+    @property
+    def workdir(self) -> Path:
+        return root_module_dir(self.project.root, self.settings, self.sandbox)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A saved plan: what it changes, and the digest that names exactly this plan file."""
+
+    environment: str
+    sandbox: bool
+    workdir: Path
+    digest: str
+    changes: tuple[ResourceChange, ...]
+    summary: ChangeSummary
+    outputs: tuple[OutputChange, ...]
+    drift: tuple[ResourceChange, ...] = ()
+    warnings: tuple[str, ...] = ()
+    engine: str = ""
+    mode: str = "normal"
+    settings_source: str | None = None
+
+    @property
+    def plan_file(self) -> Path:
+        return self.workdir / PLAN_FILE
+
+    @property
+    def has_changes(self) -> bool:
+        """Whether applying would change anything."""
+        return any(change.changes_something for change in self.changes) or any(
+            output.action not in ("noop", "no-op") for output in self.outputs
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for --json and the plan record."""
+        data = asdict(self)
+        data["workdir"] = str(self.workdir)
+        data["has_changes"] = self.has_changes
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
+        """The inverse of to_dict."""
+        return cls(
+            environment=data["environment"], sandbox=bool(data["sandbox"]),
+            workdir=Path(data["workdir"]), digest=data["digest"],
+            changes=tuple(ResourceChange(**c) for c in data["changes"]),
+            summary=ChangeSummary(**data["summary"]),
+            outputs=tuple(OutputChange(**o) for o in data["outputs"]),
+            drift=tuple(ResourceChange(**c) for c in data.get("drift", [])),
+            warnings=tuple(data.get("warnings", [])), engine=data.get("engine", ""),
+            mode=data.get("mode", "normal"), settings_source=data.get("settings_source"),
+        )
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What an apply did."""
+
+    environment: str
+    sandbox: bool
+    digest: str
+    applied: ChangeSummary
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a plan file, as "sha256:<hex>"."""
+    try:
+        return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        raise PlanFileError(f"{path}: no saved plan; run `loono-infra plan` first") from None
+
+
+def resolve_target(settings: Settings, sandbox: bool | None = None,
+                   engine: Engine | None = None) -> Target:
+    """The run's target; an environment that lives only on the sandbox cannot go to AWS."""
+    on_sandbox = settings.target == "sandbox" if sandbox is None else sandbox
+    if settings.target == "sandbox" and not on_sandbox:
+        raise SettingsError(str(settings.source or settings.environment), [
+            SettingsProblem("target", "this environment lives only on the sandbox")])
+    chosen = engine or choose_engine(settings.terraform.engine, settings.terraform.binary)
+    return Target(Project.of(settings), settings, on_sandbox, chosen)
+
+
+def render_target(target: Target, sandbox_url: str | None) -> RenderedRoot:
+    """The root module of a target (pure; sandbox_url is the sandbox's endpoint)."""
+    project = target.project
+    return render(
+        target.settings,
+        modules_source=modules_source_for(target.workdir, project.modules_dir),
+        lock_file_text=project.lock_file.read_text(encoding="utf-8"),
+        sandbox=SandboxEndpoint(sandbox_url) if sandbox_url else None,
+        dialect=backend_dialect(target.engine),
+    )
+
+
+@contextmanager
+def workdir_lock(workdir: Path, wait_seconds: float = _LOCK_WAIT_SECONDS) -> Iterator[None]:
+    """One loono-infra run per root module directory at a time (across processes)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    with (workdir / ".loono.lock").open("w") as handle:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise LoonoError(f"{workdir}: another loono-infra run holds it") from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _sandbox_info(target: Target) -> SandboxInfo | None:
+    return require_sandbox(target.project.root) if target.sandbox else None
+
+
+def engine_environment(target: Target, sandbox: SandboxInfo | None,
+                       environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment Terraform runs with: provider supply, the password, sandbox credentials."""
+    base = dict(os.environ if environ is None else environ)
+    env = {key: value for key, value in base.items() if not key.startswith("TF_VAR_")}
+    env |= prepare_provider(target.project.tooling_dir).environment()
+    env |= {"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
+    secrets_dir = sandbox_dir(target.project.root) if sandbox else None
+    env[f"TF_VAR_{PASSWORD_VARIABLE}"] = database_password(target.settings, base, secrets_dir)
+    if sandbox is not None:
+        for key in _SCRUBBED_FOR_SANDBOX:
+            env.pop(key, None)
+        env |= SANDBOX_REGION_CREDENTIALS | {"AWS_EC2_METADATA_DISABLED": "true"}
+    return env
+
+
+def _ensure_sandbox_backend(target: Target, sandbox: SandboxInfo) -> None:
+    """Creates the state bucket and lock table in the sandbox once per sandbox run."""
+    from loono_infra.bootstrap import aws_clients, bootstrap_state_backend
+
+    marker = sandbox_dir(target.project.root) / "bootstrapped.json"
+    key = f"{sandbox.url}|{target.settings.state.bucket}|{target.settings.state.lock_table}"
+    try:
+        done = set(json.loads(marker.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        done = set()
+    if key in done:
+        return
+    clients = aws_clients(target.settings.region, sandbox.url, SANDBOX_REGION_CREDENTIALS)
+    bootstrap_state_backend(target.settings, *clients)
+    marker.write_text(json.dumps(sorted(done | {key})), encoding="utf-8")
+
+
+def _prepared(target: Target) -> dict[str, str]:
+    """Renders, writes and initialises the root module; returns the engine environment."""
+    sandbox = _sandbox_info(target)
+    env = engine_environment(target, sandbox)
+    if sandbox is not None:
+        _ensure_sandbox_backend(target, sandbox)
+    write_root(render_target(target, sandbox.url if sandbox else None), target.workdir)
+    commands.init(target.engine, target.workdir, env, target.project.module_files())
+    return env
+
+
+def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = True,
+         mode: str = "normal", engine: Engine | None = None) -> Plan:
+    """Renders, initialises and plans one environment, saving the plan file and its record."""
+    target = resolve_target(settings, sandbox, engine)
+    options = PlanOptions(mode=mode, refresh=refresh)
+    with workdir_lock(target.workdir):
+        env = _prepared(target)
+        (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
+        run = commands.plan(target.engine, target.workdir, env, options)
+        result = Plan(
+            environment=settings.environment, sandbox=target.sandbox, workdir=target.workdir,
+            digest=file_digest(target.workdir / PLAN_FILE), changes=run.stream.changes,
+            summary=run.stream.summary, outputs=run.stream.outputs, drift=run.stream.drift,
+            warnings=tuple(d.summary for d in run.warnings), engine=target.engine.name,
+            mode=mode, settings_source=str(settings.source) if settings.source else None,
+        )
+        _write_record(result)
+    return result
+
+
+def _write_record(result: Plan) -> None:
+    record = result.workdir / PLAN_RECORD
+    partial = record.with_name(PLAN_RECORD + ".partial")
+    partial.write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
+    os.replace(partial, record)
+
+
+def load_saved_plan(settings: Settings, *, sandbox: bool | None = None) -> Plan:
+    """The last plan saved for this environment and target, checked against its file."""
+    target = resolve_target(settings, sandbox)
+    try:
+        data = json.loads((target.workdir / PLAN_RECORD).read_text(encoding="utf-8"))
+        saved = Plan.from_dict(data)
+    except FileNotFoundError:
+        raise PlanFileError(
+            f"no saved plan for {settings.environment}: run `loono-infra plan` first") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PlanFileError(f"{target.workdir / PLAN_RECORD}: unreadable ({exc})") from None
+    return saved
+
+
+def show(plan_: Plan, settings: Settings | None = None, *,
+         engine: Engine | None = None) -> PlanDocument:
+    """The full `show -json` document of a saved plan."""
+    settings = _settings_of(plan_, settings)
+    target = resolve_target(settings, plan_.sandbox, engine)
+    env = engine_environment(target, _sandbox_info(target))
+    return commands.show_plan(target.engine, plan_.workdir, env, PLAN_FILE)
+
+
+def _settings_of(plan_: Plan, settings: Settings | None) -> Settings:
+    if settings is not None:
+        return settings
+    if plan_.settings_source is None:
+        raise PlanFileError("the plan does not say which settings file it came from: pass settings")
+    from loono_infra.settings import load_settings
+
+    return load_settings(plan_.settings_source)
+
+
+def apply(plan_: Plan, settings: Settings | None = None, *,
+          engine: Engine | None = None) -> ApplyResult:
+    """Applies exactly the saved plan plan_ names; refuses a plan file whose digest differs."""
+    settings = _settings_of(plan_, settings)
+    target = resolve_target(settings, plan_.sandbox, engine)
+    if target.workdir != plan_.workdir:
+        raise PlanFileError(f"the plan is for {plan_.workdir}, not {target.workdir}")
+    with workdir_lock(target.workdir):
+        actual = file_digest(plan_.plan_file)
+        if actual != plan_.digest:
+            raise PlanFileError(
+                f"{plan_.plan_file}: digest {actual} is not the planned {plan_.digest}; "
+                "the plan changed since it was reviewed: plan again")
+        env = engine_environment(target, _sandbox_info(target))
+        commands.apply(target.engine, target.workdir, env, PLAN_FILE)
+        plan_.plan_file.unlink(missing_ok=True)
+        (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
+        values = commands.outputs(target.engine, target.workdir, env)
+    return ApplyResult(settings.environment, plan_.sandbox, plan_.digest, plan_.summary, values)
+
+
+def destroy(settings: Settings, *, sandbox: bool | None = None,
+            engine: Engine | None = None) -> ApplyResult:
+    """Plans the destruction of everything in the environment's state and applies it."""
+    planned = plan(settings, sandbox=sandbox, mode="destroy", engine=engine)
+    return apply(planned, settings, engine=engine)
+
+
+def validate(settings: Settings, *, sandbox: bool | None = None,
+             engine: Engine | None = None) -> list[str]:
+    """Renders and runs `terraform validate`; returns warnings, raises on errors."""
+    target = resolve_target(settings, sandbox, engine)
+    with workdir_lock(target.workdir):
+        env = _prepared(target)
+        return [str(d) for d in commands.validate(target.engine, target.workdir, env)]

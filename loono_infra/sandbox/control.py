@@ -1,0 +1,138 @@
+"""Start, find and stop the sandbox process (moto on 127.0.0.1 with the fidelity fixes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from loono_infra.errors import SandboxError
+
+SANDBOX_DIR = Path(".loono") / "sandbox"
+DEFAULT_TTL_SECONDS = 4 * 3600
+SANDBOX_REGION_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox"}
+
+
+@dataclass(frozen=True)
+class SandboxInfo:
+    """A running sandbox: its process and its one endpoint for every AWS service."""
+
+    pid: int
+    url: str
+    started_at: float
+
+
+def sandbox_dir(project_dir: Path) -> Path:
+    """Where the sandbox keeps its state file, log and secrets."""
+    return project_dir / SANDBOX_DIR
+
+
+def _state_file(project_dir: Path) -> Path:
+    return sandbox_dir(project_dir) / "server.json"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _answers(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 80), 1.0):
+            return True
+    except OSError:
+        return False
+
+
+def sandbox_status(project_dir: Path) -> SandboxInfo | None:
+    """The running sandbox of this project, or None."""
+    try:
+        raw = json.loads(_state_file(project_dir).read_text(encoding="utf-8"))
+        info = SandboxInfo(int(raw["pid"]), str(raw["url"]), float(raw["started_at"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if _alive(info.pid) and _answers(info.url):
+        return info
+    return None
+
+
+def require_sandbox(project_dir: Path) -> SandboxInfo:
+    """The running sandbox, or a SandboxError that says how to start one."""
+    info = sandbox_status(project_dir)
+    if info is None:
+        raise SandboxError(
+            "the sandbox is not running: start it with `loono-infra sandbox up` (or `make demo`)"
+        )
+    return info
+
+
+def start_sandbox(project_dir: Path, ttl_seconds: float = DEFAULT_TTL_SECONDS,
+                  wait_seconds: float = 30.0) -> SandboxInfo:
+    """Starts the sandbox in the background (or returns the running one)."""
+    running = sandbox_status(project_dir)
+    if running is not None:
+        return running
+    directory = sandbox_dir(project_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    state_file = _state_file(project_dir)
+    state_file.unlink(missing_ok=True)
+    log = (directory / "server.log").open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "loono_infra.sandbox.server", "--state-file", str(state_file),
+         "--ttl", str(ttl_seconds)],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=project_dir,
+    )
+    log.close()
+    return _wait_until_serving(project_dir, process, wait_seconds)
+
+
+def _wait_until_serving(project_dir: Path, process: subprocess.Popen[bytes],
+                        wait_seconds: float) -> SandboxInfo:
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        info = sandbox_status(project_dir)
+        if info is not None:
+            return info
+        if process.poll() is not None:
+            raise SandboxError(f"the sandbox exited at start ({_log_tail(project_dir)})")
+        time.sleep(0.05)
+    process.terminate()
+    raise SandboxError(f"the sandbox did not start within {wait_seconds:.0f} s")
+
+
+def _log_tail(project_dir: Path) -> str:
+    try:
+        lines = (sandbox_dir(project_dir) / "server.log").read_text(errors="replace").splitlines()
+    except OSError:
+        return "no log"
+    return " | ".join(lines[-5:]) or "empty log"
+
+
+def stop_sandbox(project_dir: Path, wait_seconds: float = 10.0) -> bool:
+    """Stops the running sandbox; returns whether one was running. Its AWS state is gone after."""
+    info = sandbox_status(project_dir)
+    if info is None:
+        return False
+    os.kill(info.pid, signal.SIGTERM)
+    deadline = time.monotonic() + wait_seconds
+    while _alive(info.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _alive(info.pid):
+        os.kill(info.pid, signal.SIGKILL)
+    _state_file(project_dir).unlink(missing_ok=True)
+    (sandbox_dir(project_dir) / "bootstrapped.json").unlink(missing_ok=True)
+    return True

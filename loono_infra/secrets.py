@@ -1,0 +1,49 @@
+"""Secrets reach Terraform only through the environment, never a file it reads or a log line."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+from loono_infra.errors import LoonoError
+from loono_infra.settings import Settings
+
+_SANDBOX_SECRETS = "secrets.json"
+
+
+def _sandbox_password(sandbox_dir: Path, environment: str) -> str:
+    """A random password kept (0600) for the sandbox, stable so re-plans show no change."""
+    path = sandbox_dir / _SANDBOX_SECRETS
+    try:
+        stored: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        stored = {}
+    if environment not in stored:
+        stored[environment] = secrets.token_urlsafe(24)
+        sandbox_dir.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path.with_suffix(".partial"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                             0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            json.dump(stored, stream)
+        os.replace(path.with_suffix(".partial"), path)
+    return stored[environment]
+
+
+def database_password(settings: Settings, environ: Mapping[str, str],
+                      sandbox_dir: Path | None) -> str:
+    """The master password from its environment variable; on the sandbox, a kept random one."""
+    name = settings.database.password_env
+    value = environ.get(name, "")
+    if value:
+        if len(value) < 8 or any(c in value for c in '/@" '):
+            raise LoonoError(f"${name}: RDS needs 8+ characters and no '/', '@', '\"' or space")
+        return value
+    if sandbox_dir is not None:
+        return _sandbox_password(sandbox_dir, settings.environment)
+    raise LoonoError(
+        f"the database password is not set: export {name} (settings database.password_env) "
+        "from your secret store before planning; it is never read from a file"
+    )

@@ -1,0 +1,140 @@
+# CloudWatch: the service's log group, alarms on the service, the load
+# balancer and the database (to one SNS topic), and read-only log access for
+# the team, so nobody needs console rights to read logs.
+
+locals {
+  alarm_actions = [aws_sns_topic.alarms.arn]
+}
+
+resource "aws_cloudwatch_log_group" "service" {
+  name              = var.log_group_name
+  retention_in_days = var.log_retention_days
+}
+
+resource "aws_sns_topic" "alarms" {
+  name              = "${var.name}-alarms"
+  kms_master_key_id = "alias/aws/sns"
+}
+
+resource "aws_cloudwatch_metric_alarm" "service_cpu" {
+  alarm_name          = "${var.name}-service-cpu-high"
+  alarm_description   = "Service CPU above ${var.cpu_alarm_percent}%"
+  namespace           = "AWS/ECS"
+  metric_name         = "CPUUtilization"
+  statistic           = "Average"
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.cpu_alarm_percent
+  period              = 300
+  evaluation_periods  = 2
+  dimensions          = { ClusterName = var.cluster_name, ServiceName = var.service_name }
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "service_memory" {
+  alarm_name          = "${var.name}-service-memory-high"
+  alarm_description   = "Service memory above ${var.memory_alarm_percent}%"
+  namespace           = "AWS/ECS"
+  metric_name         = "MemoryUtilization"
+  statistic           = "Average"
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.memory_alarm_percent
+  period              = 300
+  evaluation_periods  = 2
+  dimensions          = { ClusterName = var.cluster_name, ServiceName = var.service_name }
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "load_balancer_5xx" {
+  alarm_name          = "${var.name}-5xx"
+  alarm_description   = "Backend answered 5xx more than ${var.http_5xx_alarm_count} times in 5 minutes"
+  namespace           = "AWS/ApplicationELB"
+  metric_name         = "HTTPCode_Target_5XX_Count"
+  statistic           = "Sum"
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.http_5xx_alarm_count
+  period              = 300
+  evaluation_periods  = 1
+  treat_missing_data  = "notBreaching"
+  dimensions          = { LoadBalancer = var.load_balancer_arn_suffix }
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "unhealthy_targets" {
+  alarm_name          = "${var.name}-unhealthy-targets"
+  alarm_description   = "At least one target failed its health check"
+  namespace           = "AWS/ApplicationELB"
+  metric_name         = "UnHealthyHostCount"
+  statistic           = "Maximum"
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = 1
+  period              = 60
+  evaluation_periods  = 3
+  dimensions          = { LoadBalancer = var.load_balancer_arn_suffix, TargetGroup = var.target_group_arn_suffix }
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "database_cpu" {
+  alarm_name          = "${var.name}-db-cpu-high"
+  alarm_description   = "Database CPU above ${var.cpu_alarm_percent}%"
+  namespace           = "AWS/RDS"
+  metric_name         = "CPUUtilization"
+  statistic           = "Average"
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.cpu_alarm_percent
+  period              = 300
+  evaluation_periods  = 2
+  dimensions          = { DBInstanceIdentifier = var.database_identifier }
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "database_free_storage" {
+  alarm_name          = "${var.name}-db-free-storage-low"
+  alarm_description   = "Database free storage below ${var.free_storage_alarm_gb} GB"
+  namespace           = "AWS/RDS"
+  metric_name         = "FreeStorageSpace"
+  statistic           = "Minimum"
+  comparison_operator = "LessThanThreshold"
+  threshold           = var.free_storage_alarm_gb * 1073741824
+  period              = 300
+  evaluation_periods  = 1
+  dimensions          = { DBInstanceIdentifier = var.database_identifier }
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+data "aws_caller_identity" "current" {}
+
+data "aws_iam_policy_document" "log_reader_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:aws:iam::${data.aws_caller_identity.current.account_id}:root"]
+    }
+  }
+}
+
+resource "aws_iam_role" "log_reader" {
+  name               = "${var.name}-log-reader"
+  description        = "Read-only access to CloudWatch logs for the team"
+  assume_role_policy = data.aws_iam_policy_document.log_reader_assume.json
+}
+
+resource "aws_iam_role_policy_attachment" "log_reader" {
+  role       = aws_iam_role.log_reader.name
+  policy_arn = "arn:aws:iam::aws:policy/CloudWatchLogsReadOnlyAccess"
+}
+
+resource "aws_iam_group" "log_readers" {
+  name = "${var.name}-log-readers"
+}
+
+resource "aws_iam_group_policy_attachment" "log_readers" {
+  group      = aws_iam_group.log_readers.name
+  policy_arn = "arn:aws:iam::aws:policy/CloudWatchLogsReadOnlyAccess"
+}

@@ -1,0 +1,54 @@
+# RDS: an encrypted, private PostgreSQL instance with storage autoscaling and
+# backups. The master password arrives as a sensitive variable at plan time.
+
+resource "aws_db_subnet_group" "this" {
+  name       = var.name
+  subnet_ids = var.subnet_ids
+  tags       = { Name = var.name }
+}
+
+resource "aws_db_parameter_group" "this" {
+  name   = var.name
+  family = var.parameter_group_family
+
+  parameter {
+    name  = "log_min_duration_statement"
+    value = tostring(var.log_min_duration_ms)
+  }
+
+  parameter {
+    name  = "rds.force_ssl"
+    value = "1"
+  }
+}
+
+resource "aws_db_instance" "this" {
+  identifier                      = var.name
+  engine                          = "postgres"
+  engine_version                  = var.engine_version
+  instance_class                  = var.instance_class
+  name                            = var.database_name
+  username                        = var.master_username
+  password                        = var.master_password
+  port                            = var.port
+  allocated_storage               = var.allocated_storage_gb
+  max_allocated_storage           = var.max_allocated_storage_gb
+  storage_type                    = "gp2"
+  storage_encrypted               = true
+  publicly_accessible             = false
+  multi_az                        = var.multi_az
+  db_subnet_group_name            = aws_db_subnet_group.this.name
+  parameter_group_name            = aws_db_parameter_group.this.name
+  vpc_security_group_ids          = [var.security_group_id]
+  backup_retention_period         = var.backup_retention_days
+  backup_window                   = "02:00-03:00"
+  maintenance_window              = "sun:03:30-sun:04:30"
+  copy_tags_to_snapshot           = true
+  auto_minor_version_upgrade      = true
+  deletion_protection             = var.deletion_protection
+  skip_final_snapshot             = !var.final_snapshot
+  final_snapshot_identifier       = var.final_snapshot ? "${var.name}-final" : null
+  enabled_cloudwatch_logs_exports = ["postgresql", "upgrade"]
+  iam_database_authentication_enabled = true
+  tags                            = { Name = var.name }
+}
