@@ -1,4 +1,4 @@
-"""Create an account's Terraform state bucket and lock table if missing; never change what exists."""
+"""Create an account's Terraform state bucket and lock table if missing; keep what exists."""
 
 from __future__ import annotations
 

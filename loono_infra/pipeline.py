@@ -34,7 +34,7 @@ from loono_infra.secrets import database_password
 from loono_infra.settings import Settings
 from loono_infra.terraform import commands
 from loono_infra.terraform.args import PLAN_FILE, PlanOptions
-from loono_infra.terraform.engine import Engine, backend_dialect, choose_engine
+from loono_infra.terraform.engine import EmbeddedEngine, Engine, backend_dialect, choose_engine
 from loono_infra.terraform.models import (
     ChangeSummary,
     OutputChange,
@@ -91,7 +91,8 @@ class Target:
 
     @property
     def workdir(self) -> Path:
-        return root_module_dir(self.project.root, self.settings, self.sandbox)
+        tag = "" if isinstance(self.engine, EmbeddedEngine) else f"tf-{self.engine.version}"
+        return root_module_dir(self.project.root, self.settings, self.sandbox, tag)
 
 
 @dataclass(frozen=True)
@@ -246,15 +247,18 @@ def _ensure_sandbox_backend(target: Target, sandbox: SandboxInfo) -> None:
     marker.write_text(json.dumps(sorted(done | {key})), encoding="utf-8")
 
 
-def _prepared(target: Target) -> dict[str, str]:
-    """Renders, writes and initialises the root module; returns the engine environment."""
+def _checked_environment(target: Target) -> tuple[SandboxInfo | None, dict[str, str]]:
+    """Everything that can refuse before a file is written: the sandbox, the secrets."""
     sandbox = _sandbox_info(target)
-    env = engine_environment(target, sandbox)
+    return sandbox, engine_environment(target, sandbox)
+
+
+def _prepare(target: Target, sandbox: SandboxInfo | None, env: Mapping[str, str]) -> None:
+    """Renders, writes and initialises the root module (under the workdir lock)."""
     if sandbox is not None:
         _ensure_sandbox_backend(target, sandbox)
     write_root(render_target(target, sandbox.url if sandbox else None), target.workdir)
     commands.init(target.engine, target.workdir, env, target.project.module_files())
-    return env
 
 
 def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = True,
@@ -262,8 +266,9 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
     """Renders, initialises and plans one environment, saving the plan file and its record."""
     target = resolve_target(settings, sandbox, engine)
     options = PlanOptions(mode=mode, refresh=refresh)
+    sandbox_info, env = _checked_environment(target)
     with workdir_lock(target.workdir):
-        env = _prepared(target)
+        _prepare(target, sandbox_info, env)
         (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
         run = commands.plan(target.engine, target.workdir, env, options)
         result = Plan(
@@ -303,7 +308,7 @@ def show(plan_: Plan, settings: Settings | None = None, *,
     """The full `show -json` document of a saved plan."""
     settings = _settings_of(plan_, settings)
     target = resolve_target(settings, plan_.sandbox, engine)
-    env = engine_environment(target, _sandbox_info(target))
+    _, env = _checked_environment(target)
     return commands.show_plan(target.engine, plan_.workdir, env, PLAN_FILE)
 
 
@@ -324,13 +329,13 @@ def apply(plan_: Plan, settings: Settings | None = None, *,
     target = resolve_target(settings, plan_.sandbox, engine)
     if target.workdir != plan_.workdir:
         raise PlanFileError(f"the plan is for {plan_.workdir}, not {target.workdir}")
+    _, env = _checked_environment(target)
     with workdir_lock(target.workdir):
         actual = file_digest(plan_.plan_file)
         if actual != plan_.digest:
             raise PlanFileError(
                 f"{plan_.plan_file}: digest {actual} is not the planned {plan_.digest}; "
                 "the plan changed since it was reviewed: plan again")
-        env = engine_environment(target, _sandbox_info(target))
         commands.apply(target.engine, target.workdir, env, PLAN_FILE)
         plan_.plan_file.unlink(missing_ok=True)
         (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
@@ -349,6 +354,7 @@ def validate(settings: Settings, *, sandbox: bool | None = None,
              engine: Engine | None = None) -> list[str]:
     """Renders and runs `terraform validate`; returns warnings, raises on errors."""
     target = resolve_target(settings, sandbox, engine)
+    sandbox_info, env = _checked_environment(target)
     with workdir_lock(target.workdir):
-        env = _prepared(target)
+        _prepare(target, sandbox_info, env)
         return [str(d) for d in commands.validate(target.engine, target.workdir, env)]

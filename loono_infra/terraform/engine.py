@@ -115,7 +115,8 @@ def _binary_version(binary: Path) -> str:
     try:
         return str(json.loads(completed.stdout)["terraform_version"])
     except (ValueError, KeyError):
-        raise EngineChoiceError(f"{binary}: does not answer `version -json` like Terraform") from None
+        message = f"{binary}: does not answer `version -json` like Terraform"
+        raise EngineChoiceError(message) from None
 
 
 def choose_engine(engine: str = "embedded", binary: str | None = None) -> Engine:

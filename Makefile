@@ -1,0 +1,60 @@
+# loono-infra: every target sets itself up first; `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+CLI := $(VENV)/bin/loono-infra
+ENV ?= sandbox
+# Rehearse an AWS environment on the sandbox: make plan ENV=production SANDBOX=1
+SANDBOX ?=
+SANDBOX_FLAG := $(if $(SANDBOX),--sandbox,)
+NEEDS_SANDBOX := $(if $(or $(SANDBOX),$(filter sandbox,$(ENV))),yes,)
+
+.PHONY: help setup demo plan apply destroy test unit integration lint bench clean schema
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed ## Create .venv and install loono-infra with its test tools
+
+demo: setup ## Sandbox up, plan + apply the stack, plan again (no changes), sandbox down
+	$(PY) -m loono_infra.demo
+
+plan: setup ## Render, init and plan ENV (exit 2 from Terraform = changes, not an error)
+	@if [ -n "$(NEEDS_SANDBOX)" ]; then $(CLI) sandbox up; fi
+	@$(CLI) plan --env $(ENV) $(SANDBOX_FLAG); rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 2 ]
+
+apply: setup ## Apply the plan the last `make plan` saved for ENV
+	$(CLI) apply --env $(ENV) $(SANDBOX_FLAG)
+
+destroy: setup ## Destroy everything of ENV
+	$(CLI) destroy --env $(ENV) $(SANDBOX_FLAG) --yes
+
+schema: setup ## Regenerate environments/settings.schema.json
+	$(CLI) schema --output environments/settings.schema.json
+
+lint: setup ## ruff and mypy --strict
+	$(VENV)/bin/ruff check loono_infra tests bench
+	$(VENV)/bin/mypy
+
+unit: setup ## Pure, fast tests
+	$(VENV)/bin/pytest tests/unit -q
+
+integration: setup ## Real Terraform + real provider + sandbox
+	$(VENV)/bin/pytest tests/integration -q
+
+test: setup lint ## Every test (unit + integration) with coverage
+	$(VENV)/bin/pytest -q --cov=loono_infra --cov-report=term --cov-report=xml
+
+bench: setup ## Benchmarks: ratios against the bare tools
+	$(PY) bench/plan_overhead.py
+
+clean: ## Remove the work area, caches and the venv
+	-$(CLI) sandbox down 2>/dev/null
+	rm -rf .loono .pytest_cache .mypy_cache .ruff_cache coverage.xml .coverage $(VENV)

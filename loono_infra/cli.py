@@ -1,0 +1,297 @@
+"""The `loono-infra` command: arguments -> API calls -> exit codes. No logic of its own.
+
+Exit codes: 0 success (plan: no changes), 2 plan has changes, 3 refused by a gate, 1 error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from loono_infra.errors import LoonoError
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+app = typer.Typer(
+    name="loono-infra", no_args_is_help=True, add_completion=False,
+    help="Loono's production on AWS: plan, gate, apply and deploy from typed settings.",
+)
+sandbox_app = typer.Typer(no_args_is_help=True, help="The embedded local AWS (moto on 127.0.0.1).")
+app.add_typer(sandbox_app, name="sandbox")
+
+EnvOption = Annotated[
+    str, typer.Option("--env", "-e", help="Environment name (environments/<env>.toml).")
+]
+SandboxOption = Annotated[
+    bool | None,
+    typer.Option("--sandbox/--aws", help="Rehearse on the sandbox, or target real AWS; "
+                 "default: the environment's own target."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document, for machines.")]
+DirOption = Annotated[
+    Path, typer.Option("--environments-dir", help="Where the environment TOML files are.")
+]
+
+T = TypeVar("T")
+
+
+def _console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, no_color=bool(os.environ.get("NO_COLOR")) or None,
+                   highlight=False)
+
+
+def _run(action: Callable[[], int]) -> None:
+    """Runs a command body; a LoonoError becomes a message and its exit code, never a traceback."""
+    try:
+        code = action()
+    except LoonoError as error:
+        err = _console(stderr=True)
+        err.print(f"[bold red]error:[/] {error.message}", soft_wrap=True)
+        for line in error.details():
+            err.print(f"  {line}", soft_wrap=True, markup=False)
+        code = error.exit_code
+    except KeyboardInterrupt:
+        _console(stderr=True).print("interrupted; Terraform was asked to stop cleanly")
+        code = EXIT_INTERRUPTED
+    raise typer.Exit(code)
+
+
+def _emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def _settings(env: str, environments_dir: Path) -> Any:
+    from loono_infra.settings import load_settings
+
+    return load_settings(environments_dir / f"{env}.toml")
+
+
+@app.command()
+def plan(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = False,
+         refresh: Annotated[bool, typer.Option(help="Refresh state before planning.")] = True,
+         environments_dir: DirOption = Path("environments")) -> None:
+    """Render, init and plan; save the plan for `apply`. Exit 0: no changes, 2: changes.
+
+    Example: loono-infra plan --env production --sandbox
+    """
+    def body() -> int:
+        from loono_infra import pipeline, reports
+
+        result = pipeline.plan(_settings(env, environments_dir), sandbox=sandbox, refresh=refresh)
+        if as_json:
+            _emit_json(result.to_dict())
+        else:
+            reports.print_plan(_console(), result)
+        return EXIT_CHANGES if result.has_changes else EXIT_OK
+
+    _run(body)
+
+
+@app.command()
+def apply(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = False,
+          digest: Annotated[str | None, typer.Option(
+              help="Apply only if the saved plan has this digest.")] = None,
+          environments_dir: DirOption = Path("environments")) -> None:
+    """Apply exactly the plan the last `plan` saved for this environment.
+
+    Example: loono-infra apply --env sandbox
+    """
+    def body() -> int:
+        from loono_infra import pipeline, reports
+        from loono_infra.errors import PlanFileError
+
+        settings = _settings(env, environments_dir)
+        saved = pipeline.load_saved_plan(settings, sandbox=sandbox)
+        if digest is not None and digest != saved.digest:
+            raise PlanFileError(f"the saved plan is {saved.digest}, not the expected {digest}")
+        result = pipeline.apply(saved, settings)
+        _emit_json(result.to_dict()) if as_json else reports.print_apply(_console(), result)
+        return EXIT_OK
+
+    _run(body)
+
+
+@app.command()
+def destroy(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = False,
+            yes: Annotated[bool, typer.Option("--yes", help="Confirm the destruction.")] = False,
+            environments_dir: DirOption = Path("environments")) -> None:
+    """Destroy every resource of an environment (needs --yes).
+
+    Example: loono-infra destroy --env sandbox --yes
+    """
+    def body() -> int:
+        from loono_infra import pipeline, reports
+
+        if not yes:
+            raise LoonoError("destroy removes every resource of the environment: pass --yes")
+        result = pipeline.destroy(_settings(env, environments_dir), sandbox=sandbox)
+        _emit_json(result.to_dict()) if as_json else reports.print_apply(_console(), result)
+        return EXIT_OK
+
+    _run(body)
+
+
+@app.command()
+def render(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = False,
+           environments_dir: DirOption = Path("environments")) -> None:
+    """Write the environment's root module (JSON) without running Terraform.
+
+    Example: loono-infra render --env production
+    """
+    def body() -> int:
+        from loono_infra import pipeline
+        from loono_infra.render import write_root
+        from loono_infra.sandbox.control import require_sandbox
+
+        target = pipeline.resolve_target(_settings(env, environments_dir), sandbox)
+        url = require_sandbox(target.project.root).url if target.sandbox else None
+        rendered = pipeline.render_target(target, url)
+        changed = write_root(rendered, target.workdir)
+        if as_json:
+            _emit_json({"directory": str(target.workdir), "files": sorted(rendered.files),
+                        "changed": changed})
+        else:
+            _console().print(f"rendered {target.workdir} ({'changed' if changed else 'unchanged'})")
+        return EXIT_OK
+
+    _run(body)
+
+
+@app.command()
+def validate(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = False,
+             environments_dir: DirOption = Path("environments")) -> None:
+    """Check the settings and run `terraform validate` on the rendered modules.
+
+    Example: loono-infra validate --env production
+    """
+    def body() -> int:
+        from loono_infra import pipeline
+
+        warnings = pipeline.validate(_settings(env, environments_dir), sandbox=sandbox)
+        if as_json:
+            _emit_json({"valid": True, "warnings": warnings})
+        else:
+            for warning in warnings:
+                _console().print(f"[yellow]{warning}[/]")
+            _console().print(f"{env}: valid")
+        return EXIT_OK
+
+    _run(body)
+
+
+@app.command()
+def bootstrap(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = False,
+              environments_dir: DirOption = Path("environments")) -> None:
+    """Create the state bucket and lock table if missing; change nothing that exists.
+
+    Example: loono-infra bootstrap --env production
+    """
+    def body() -> int:
+        from loono_infra import pipeline
+        from loono_infra.bootstrap import aws_clients, bootstrap_state_backend
+        from loono_infra.sandbox.control import SANDBOX_REGION_CREDENTIALS, require_sandbox
+
+        settings = _settings(env, environments_dir)
+        target = pipeline.resolve_target(settings, sandbox)
+        info = require_sandbox(target.project.root) if target.sandbox else None
+        clients = aws_clients(settings.region, info.url if info else None,
+                              SANDBOX_REGION_CREDENTIALS if info else None)
+        report = bootstrap_state_backend(settings, *clients)
+        if as_json:
+            _emit_json(report.as_dict())
+        else:
+            for item in report.created:
+                _console().print(f"created {item}")
+            for item in report.existing:
+                _console().print(f"kept {item} (already there)")
+        return EXIT_OK
+
+    _run(body)
+
+
+@app.command()
+def schema(output: Annotated[Path | None, typer.Option(help="Write to this file.")] = None,
+           ) -> None:
+    """Print (or write) the JSON Schema of the environment settings files.
+
+    Example: loono-infra schema --output environments/settings.schema.json
+    """
+    def body() -> int:
+        from loono_infra.settings import settings_json_schema
+
+        text = json.dumps(settings_json_schema(), indent=2, sort_keys=True) + "\n"
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            output.write_text(text, encoding="utf-8")
+        return EXIT_OK
+
+    _run(body)
+
+
+@sandbox_app.command("up")
+def sandbox_up(as_json: JsonOption = False,
+               ttl: Annotated[float, typer.Option(help="Stop by itself after this many seconds.")]
+               = 4 * 3600.0) -> None:
+    """Start the sandbox in the background (or show the running one).
+
+    Example: loono-infra sandbox up --ttl 3600
+    """
+    def body() -> int:
+        from loono_infra.sandbox.control import start_sandbox
+
+        info = start_sandbox(Path.cwd(), ttl_seconds=ttl)
+        _emit_json(vars(info)) if as_json else _console().print(
+            f"sandbox running at {info.url} (pid {info.pid})")
+        return EXIT_OK
+
+    _run(body)
+
+
+@sandbox_app.command("down")
+def sandbox_down(as_json: JsonOption = False) -> None:
+    """Stop the sandbox; everything in it is gone.
+
+    Example: loono-infra sandbox down
+    """
+    def body() -> int:
+        from loono_infra.sandbox.control import stop_sandbox
+
+        stopped = stop_sandbox(Path.cwd())
+        _emit_json({"stopped": stopped}) if as_json else _console().print(
+            "sandbox stopped" if stopped else "no sandbox was running")
+        return EXIT_OK
+
+    _run(body)
+
+
+@sandbox_app.command("status")
+def sandbox_status(as_json: JsonOption = False) -> None:
+    """Show whether the sandbox runs; exit 1 when it does not.
+
+    Example: loono-infra sandbox status --json
+    """
+    def body() -> int:
+        from loono_infra.sandbox.control import sandbox_status as status
+
+        info = status(Path.cwd())
+        if as_json:
+            _emit_json({"running": info is not None, **(vars(info) if info else {})})
+        else:
+            _console().print(f"sandbox running at {info.url} (pid {info.pid})" if info
+                             else "sandbox not running")
+        return EXIT_OK if info else EXIT_ERROR
+
+    _run(body)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

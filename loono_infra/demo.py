@@ -1,0 +1,61 @@
+"""`make demo`: the main job on the embedded sandbox, start to finish.
+
+Starts the sandbox, plans and applies the production-shaped stack
+(environments/sandbox.toml), prints a summary, plans again (expecting no
+changes) and stops the sandbox, also on Ctrl-C or failure.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from loono_infra import pipeline, reports
+from loono_infra.errors import LoonoError
+from loono_infra.sandbox.control import start_sandbox, stop_sandbox
+from loono_infra.settings import load_settings
+
+DEMO_TTL_SECONDS = 1800
+
+
+def run_demo(project_dir: Path, console: Console) -> int:
+    """The demo flow; returns an exit code (0 when the re-plan shows no changes)."""
+    settings = load_settings(project_dir / "environments" / "sandbox.toml")
+    info = start_sandbox(project_dir, ttl_seconds=DEMO_TTL_SECONDS)
+    console.print(f"[bold]1.[/] sandbox (moto) running at {info.url}")
+    try:
+        started = time.monotonic()
+        first = pipeline.plan(settings)
+        console.print(f"[bold]2.[/] planned in {time.monotonic() - started:.1f} s")
+        reports.print_plan(console, first)
+        started = time.monotonic()
+        console.print("[bold]3.[/] applying (the RDS and ECS waiters take about a minute)")
+        result = pipeline.apply(first, settings)
+        console.print(f"    applied in {time.monotonic() - started:.1f} s")
+        reports.print_apply(console, result)
+        second = pipeline.plan(settings)
+        console.print("[bold]4.[/] planned again:")
+        reports.print_plan(console, second)
+        return 1 if second.has_changes else 0
+    finally:
+        stop_sandbox(project_dir)
+        console.print("[bold]5.[/] sandbox stopped")
+
+
+def main() -> int:
+    """Entry point of `python -m loono_infra.demo`."""
+    console = Console()
+    try:
+        return run_demo(Path.cwd(), console)
+    except LoonoError as error:
+        console.print(f"[bold red]error:[/] {error.message}")
+        for line in error.details():
+            console.print(f"  {line}", markup=False)
+        return error.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""The CLI: clear errors and exit codes for user mistakes, never a traceback, nothing touched."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from loono_infra.cli import app
+from loono_infra.settings import settings_json_schema
+from tests.conftest import PROJECT_ROOT
+
+runner = CliRunner()
+COMMANDS = ["plan", "apply", "destroy", "render", "validate", "bootstrap", "schema"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert "Example: loono-infra" in result.output
+
+
+def test_missing_environment_is_exit_1_without_traceback(project_copy: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project_copy)
+    result = runner.invoke(app, ["plan", "--env", "staging"])
+    assert result.exit_code == 1
+    assert "staging.toml" in result.output and "no such file" in result.output
+    assert "Traceback" not in result.output
+    assert not (project_copy / ".loono").exists()
+
+
+def test_invalid_settings_name_every_field_and_touch_nothing(
+        project_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project_copy)
+    settings = project_copy / "environments" / "production.toml"
+    text = settings.read_text().replace("cpu = 256", "cpu = 100").replace(
+        "backup_retention_days = 7", "backup_retention_days = 90")
+    settings.write_text(text)
+    result = runner.invoke(app, ["plan", "--env", "production", "--sandbox"])
+    assert result.exit_code == 1
+    assert "service.cpu" in result.output and "database.backup_retention_days" in result.output
+    assert not (project_copy / ".loono").exists()
+
+
+def test_sandbox_not_running_is_a_clear_error(project_copy: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project_copy)
+    result = runner.invoke(app, ["plan", "--env", "sandbox"])
+    assert result.exit_code == 1
+    assert "sandbox is not running" in result.output and "sandbox up" in result.output
+    assert not (project_copy / ".loono" / "sandbox" / "sandbox").exists()
+
+
+def test_apply_without_a_saved_plan_refuses(project_copy: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project_copy)
+    result = runner.invoke(app, ["apply", "--env", "sandbox"])
+    assert result.exit_code == 1 and "no saved plan" in result.output
+
+
+def test_destroy_needs_yes(project_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project_copy)
+    result = runner.invoke(app, ["destroy", "--env", "sandbox"])
+    assert result.exit_code == 1 and "--yes" in result.output
+
+
+def test_sandbox_status_json_when_not_running(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["sandbox", "status", "--json"])
+    assert result.exit_code == 1 and json.loads(result.output) == {"running": False}
+
+
+def test_committed_schema_is_current() -> None:
+    committed = json.loads((PROJECT_ROOT / "environments" / "settings.schema.json").read_text())
+    assert committed == settings_json_schema(), "run `make schema`"
+    result = runner.invoke(app, ["schema"])
+    assert json.loads(result.output) == committed

@@ -1,0 +1,88 @@
+"""Pure parts of the pipeline: targets, the workdir lock, the engine environment, plan records."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from loono_infra.errors import LoonoError, SettingsError
+from loono_infra.pipeline import Plan, engine_environment, resolve_target, workdir_lock
+from loono_infra.sandbox.control import SandboxInfo
+from loono_infra.settings import load_settings
+from loono_infra.terraform.engine import EmbeddedEngine
+from loono_infra.terraform.models import ChangeSummary, OutputChange, ResourceChange
+
+
+def test_sandbox_only_environment_cannot_target_aws(project_copy: Path) -> None:
+    settings = load_settings(project_copy / "environments" / "sandbox.toml")
+    with pytest.raises(SettingsError, match="sandbox"):
+        resolve_target(settings, sandbox=False, engine=EmbeddedEngine())
+    assert resolve_target(settings, engine=EmbeddedEngine()).sandbox is True
+
+
+def test_production_rehearsal_gets_its_own_directory(project_copy: Path) -> None:
+    settings = load_settings(project_copy / "environments" / "production.toml")
+    aws = resolve_target(settings, engine=EmbeddedEngine())
+    rehearsal = resolve_target(settings, sandbox=True, engine=EmbeddedEngine())
+    assert aws.workdir != rehearsal.workdir
+    assert rehearsal.workdir == project_copy / ".loono" / "sandbox" / "production"
+
+
+def test_engine_environment_carries_the_password_but_no_stray_tf_vars(project_copy: Path) -> None:
+    settings = load_settings(project_copy / "environments" / "production.toml")
+    target = resolve_target(settings, sandbox=True, engine=EmbeddedEngine())
+    env = engine_environment(target, SandboxInfo(1, "http://127.0.0.1:1", 0.0), {
+        "LOONO_DB_PASSWORD": "correct-horse-battery", "TF_VAR_db_master_password": "evil",
+        "AWS_PROFILE": "prod-admin", "PATH": "/bin"})
+    assert env["TF_VAR_db_master_password"] == "correct-horse-battery"
+    assert "AWS_PROFILE" not in env and env["AWS_ACCESS_KEY_ID"] == "sandbox"
+    assert env["TF_CLI_CONFIG_FILE"].endswith("terraformrc")
+
+
+def test_aws_target_without_password_is_refused_naming_the_variable(project_copy: Path) -> None:
+    settings = load_settings(project_copy / "environments" / "production.toml")
+    target = resolve_target(settings, sandbox=False, engine=EmbeddedEngine())
+    with pytest.raises(LoonoError, match="LOONO_DB_PASSWORD"):
+        engine_environment(target, None, {"PATH": "/bin"})
+
+
+def test_sandbox_password_is_generated_once_and_kept(project_copy: Path) -> None:
+    settings = load_settings(project_copy / "environments" / "sandbox.toml")
+    target = resolve_target(settings, engine=EmbeddedEngine())
+    info = SandboxInfo(1, "http://127.0.0.1:1", 0.0)
+    first = engine_environment(target, info, {})["TF_VAR_db_master_password"]
+    assert first == engine_environment(target, info, {})["TF_VAR_db_master_password"]
+    secrets = project_copy / ".loono" / "sandbox" / "secrets.json"
+    assert secrets.stat().st_mode & 0o077 == 0
+
+
+def test_workdir_lock_keeps_a_second_run_out(tmp_path: Path) -> None:
+    entered = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        with workdir_lock(tmp_path):
+            entered.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    entered.wait(5)
+    with pytest.raises(LoonoError, match="another loono-infra run"), workdir_lock(
+            tmp_path, wait_seconds=0.3):
+        pass
+    release.set()
+    holder.join()
+    with workdir_lock(tmp_path, wait_seconds=0.3):
+        pass
+
+
+def test_plan_record_round_trips(tmp_path: Path) -> None:
+    plan = Plan(environment="sandbox", sandbox=True, workdir=tmp_path, digest="sha256:ab",
+                changes=(ResourceChange("aws_x.y", None, "aws_x", "y", "create"),),
+                summary=ChangeSummary(add=1), outputs=(OutputChange("o", "create", False),),
+                settings_source="/x/sandbox.toml")
+    assert Plan.from_dict(plan.to_dict()) == plan
+    assert plan.has_changes and plan.to_dict()["has_changes"] is True
