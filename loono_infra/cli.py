@@ -295,3 +295,7 @@ def sandbox_status(as_json: JsonOption = False) -> None:
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+if __name__ == "__main__":
+    main()

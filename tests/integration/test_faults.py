@@ -1,0 +1,54 @@
+"""Faults give one clear error naming what is wrong, and nothing is applied."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from loono_infra import load_settings, plan
+from loono_infra.errors import PlanFileError, TerraformError
+from loono_infra.pipeline import apply, load_saved_plan
+from loono_infra.sandbox.control import SandboxInfo
+from tests.conftest import copy_project
+
+
+def test_broken_module_names_the_file(sandbox_project: Path, sandbox: SandboxInfo,
+                                      tmp_path: Path) -> None:
+    broken = copy_project(tmp_path / "broken")
+    state = Path(".loono") / "sandbox" / "server.json"
+    (broken / state).parent.mkdir(parents=True)
+    shutil.copyfile(sandbox_project / state, broken / state)
+    main = broken / "terraform" / "modules" / "ecr" / "main.tf"
+    main.write_text(main.read_text().replace("scan_on_push = true", "scan_on_push = nope.x"))
+    settings = load_settings(broken / "environments" / "sandbox.toml")
+    with pytest.raises(TerraformError) as caught:
+        plan(settings)
+    assert any(d.filename and "ecr/main.tf" in d.filename for d in caught.value.diagnostics)
+
+
+def test_a_changed_plan_file_is_not_applied(sandbox_project: Path, sandbox: SandboxInfo) -> None:
+    settings = load_settings(sandbox_project / "environments" / "production.toml")
+    planned = plan(settings, sandbox=True, refresh=False)
+    with planned.plan_file.open("ab") as stream:
+        stream.write(b"\0")
+    with pytest.raises(PlanFileError, match="not the planned"):
+        apply(planned)
+    assert load_saved_plan(settings, sandbox=True).digest == planned.digest
+
+
+def test_cli_plan_json_and_exit_code_2(sandbox_project: Path, sandbox: SandboxInfo) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "loono_infra.cli", "plan", "--env", "production", "--sandbox",
+         "--json", "--no-refresh"],
+        cwd=sandbox_project, capture_output=True, text=True, check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert completed.returncode == 2, completed.stderr
+    report = json.loads(completed.stdout)
+    assert report["has_changes"] and report["environment"] == "production"
+    assert report["digest"].startswith("sha256:")

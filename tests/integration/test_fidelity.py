@@ -1,0 +1,40 @@
+"""The sandbox answers like AWS where moto alone does not (loono_infra.sandbox.fidelity)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loono_infra.sandbox.control import SandboxInfo
+
+
+def test_ecs_service_keeps_grace_period_tags_and_deployment_defaults(sandbox: SandboxInfo,
+                                                                     aws: Any) -> None:
+    ec2, ecs = aws("ec2"), aws("ecs")
+    vpc = ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.77.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="fidelity", Description="d", VpcId=vpc)["GroupId"]
+    ecs.create_cluster(clusterName="fidelity")
+    ecs.register_task_definition(family="fidelity", containerDefinitions=[
+        {"name": "c", "image": "i", "memory": 512}], requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc", cpu="256", memory="512")
+    ecs.create_service(cluster="fidelity", serviceName="svc", taskDefinition="fidelity",
+                       desiredCount=1, launchType="FARGATE", healthCheckGracePeriodSeconds=45,
+                       enableECSManagedTags=True, networkConfiguration={"awsvpcConfiguration": {
+                           "subnets": [subnet], "securityGroups": [group]}})
+    service = ecs.describe_services(cluster="fidelity", services=["svc"])["services"][0]
+    assert service["healthCheckGracePeriodSeconds"] == 45
+    assert service["enableECSManagedTags"] is True
+    assert service["deploymentConfiguration"]["maximumPercent"] == 200
+    assert service["deploymentConfiguration"]["minimumHealthyPercent"] == 100
+
+
+def test_rds_parameters_set_by_the_user_report_source_user(sandbox: SandboxInfo,
+                                                           aws: Any) -> None:
+    rds = aws("rds")
+    rds.create_db_parameter_group(DBParameterGroupName="fidelity", Description="d",
+                                  DBParameterGroupFamily="postgres12")
+    rds.modify_db_parameter_group(DBParameterGroupName="fidelity", Parameters=[
+        {"ParameterName": "rds.force_ssl", "ParameterValue": "1", "ApplyMethod": "immediate"}])
+    parameters = rds.describe_db_parameters(DBParameterGroupName="fidelity", Source="user")[
+        "Parameters"]
+    assert [(p["ParameterName"], p["Source"]) for p in parameters] == [("rds.force_ssl", "user")]

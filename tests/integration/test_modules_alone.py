@@ -1,0 +1,83 @@
+"""Each module planned on its own, with example inputs, by the real Terraform and provider."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loono_infra.pipeline import Project, engine_environment, resolve_target
+from loono_infra.render import SANDBOX_SERVICES
+from loono_infra.sandbox.control import SandboxInfo
+from loono_infra.settings import load_settings
+from loono_infra.terraform import commands
+from loono_infra.terraform.args import PlanOptions
+from loono_infra.terraform.engine import EmbeddedEngine
+
+SUBNETS = ["subnet-11111111", "subnet-22222222"]
+EXAMPLE_INPUTS: dict[str, dict[str, Any]] = {
+    "network": {"name": "mod-net", "cidr_block": "10.9.0.0/16",
+                "availability_zones": ["eu-central-1a", "eu-central-1b"], "service_port": 8080},
+    "ecr": {"name": "mod-ecr"},
+    "ecs": {"name": "mod-ecs", "region": "eu-central-1", "container_name": "backend",
+            "container_image": "example/backend:1", "container_port": 8080, "cpu": 256,
+            "memory": 512, "desired_count": 1, "log_group_name": "/ecs/mod", "vpc_id": "vpc-1",
+            "public_subnet_ids": SUBNETS, "private_subnet_ids": SUBNETS,
+            "load_balancer_security_group_id": "sg-1", "service_security_group_id": "sg-2",
+            "load_balancer_name": "mod-lb", "target_group_name": "mod-tg",
+            "health_check_path": "/health", "health_check_healthy_threshold": 3,
+            "health_check_unhealthy_threshold": 3, "health_check_interval_seconds": 15,
+            "health_check_timeout_seconds": 5, "health_check_grace_period_seconds": 60},
+    "rds": {"name": "mod-db", "subnet_ids": SUBNETS, "security_group_id": "sg-3",
+            "engine_version": "12.5", "parameter_group_family": "postgres12",
+            "instance_class": "db.t3.micro", "database_name": "loono", "master_username": "loono",
+            "master_password": "example-password", "allocated_storage_gb": 20,
+            "max_allocated_storage_gb": 100, "backup_retention_days": 7,
+            "deletion_protection": False, "final_snapshot": False},
+    "cloudwatch": {"name": "mod-cw", "log_group_name": "/ecs/mod-cw", "log_retention_days": 30,
+                   "cluster_name": "c", "service_name": "s", "load_balancer_arn_suffix": "app/x/1",
+                   "target_group_arn_suffix": "targetgroup/x/1", "database_identifier": "db"},
+}
+EXPECTED = {
+    "network": {"aws_vpc", "aws_subnet", "aws_security_group", "aws_nat_gateway"},
+    "ecr": {"aws_ecr_repository", "aws_ecr_lifecycle_policy"},
+    "ecs": {"aws_ecs_cluster", "aws_ecs_service", "aws_ecs_task_definition", "aws_lb",
+            "aws_lb_target_group", "aws_lb_listener", "aws_iam_role"},
+    "rds": {"aws_db_instance", "aws_db_subnet_group", "aws_db_parameter_group"},
+    "cloudwatch": {"aws_cloudwatch_log_group", "aws_cloudwatch_metric_alarm", "aws_sns_topic",
+                   "aws_iam_group", "aws_iam_role"},
+}
+
+
+def _root_for(module: str, project: Project, url: str) -> dict[str, Any]:
+    return {
+        "terraform": {"required_providers": {"aws": {"source": "hashicorp/aws",
+                                                     "version": "3.39.0"}}},
+        "provider": {"aws": {
+            "region": "eu-central-1", "skip_credentials_validation": True,
+            "skip_get_ec2_platforms": True, "skip_metadata_api_check": True,
+            "skip_region_validation": True, "skip_requesting_account_id": True,
+            "endpoints": [{service: url for service in SANDBOX_SERVICES}]}},
+        "module": {module: {"source": str(project.modules_dir / module),
+                            **EXAMPLE_INPUTS[module]}},
+    }
+
+
+@pytest.mark.parametrize("module", sorted(EXAMPLE_INPUTS))
+def test_module_plans_alone(module: str, sandbox_project: Path, sandbox: SandboxInfo,
+                            tmp_path: Path) -> None:
+    settings = load_settings(sandbox_project / "environments" / "sandbox.toml")
+    target = resolve_target(settings, engine=EmbeddedEngine())
+    env = engine_environment(target, sandbox)
+    root = tmp_path / module
+    root.mkdir()
+    (root / "main.tf.json").write_text(json.dumps(_root_for(module, target.project, sandbox.url)))
+    (root / ".terraform.lock.hcl").write_text(target.project.lock_file.read_text())
+    engine = EmbeddedEngine()
+    commands.init(engine, root, env, [])
+    run = commands.plan(engine, root, env, PlanOptions(refresh=False))
+    planned = {c.resource_type for c in run.stream.changes if c.action == "create"}
+    assert EXPECTED[module] <= planned
+    assert all(c.module_name == module for c in run.stream.changes)
