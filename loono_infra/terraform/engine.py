@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from loono_infra.errors import EngineChoiceError
+from loono_infra.terraform import _embedded_worker
 
 ENGINE_ENV = "LOONO_TERRAFORM_ENGINE"
 BINARY_ENV = "LOONO_TERRAFORM_BINARY"
@@ -76,12 +77,17 @@ class EmbeddedEngine:
 
     version = "1.15.5"
 
+    def __init__(self) -> None:
+        self._library: str | None = None
+
     @property
     def name(self) -> str:
         return f"embedded {self.version}"
 
     def run(self, args: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Completed:
-        command = [sys.executable, "-m", "loono_infra.terraform._embedded_worker", *args]
+        if self._library is None:
+            self._library = _embedded_worker.library_path()
+        command = [sys.executable, "-S", "-I", _embedded_worker.__file__, self._library, *args]
         return run_process(command, cwd, env)
 
 
@@ -109,7 +115,28 @@ class BinaryEngine:
         return run_process([str(self.binary), *args], cwd, env)
 
 
+def _version_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "loono-infra" / "terraform-versions.json"
+
+
 def _binary_version(binary: Path) -> str:
+    """The binary's `version -json`, cached by path, size and modification time."""
+    stat = binary.stat()
+    key = f"{binary}:{stat.st_size}:{stat.st_mtime_ns}"
+    cache = _version_cache()
+    try:
+        known: dict[str, str] = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    if key not in known:
+        known[key] = _ask_version(binary)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(known), encoding="utf-8")
+    return known[key]
+
+
+def _ask_version(binary: Path) -> str:
     env = {"PATH": os.environ.get("PATH", ""), "CHECKPOINT_DISABLE": "1"}
     completed = run_process([str(binary), "version", "-json"], Path.cwd(), env)
     try:
