@@ -27,14 +27,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from loono_infra import load_settings, pipeline
+from loono_infra.sandbox.control import require_sandbox, start_sandbox, stop_sandbox
+from loono_infra.terraform import commands
+from loono_infra.terraform.engine import BinaryEngine
 
-from loono_infra import load_settings  # noqa: E402
-from loono_infra import pipeline  # noqa: E402
-from loono_infra.sandbox.control import require_sandbox, start_sandbox, stop_sandbox  # noqa: E402
-from loono_infra.terraform import commands  # noqa: E402
-from loono_infra.terraform.engine import BinaryEngine  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 TARGET_RATIO = 1.15
 CLI = [sys.executable, "-m", "loono_infra.cli"]
@@ -95,7 +93,8 @@ def report(name: str, ours: list[float], bare: list[float]) -> float:
 
 def measure(project: Path, rounds: int) -> float:
     settings = load_settings(project / "environments" / "sandbox.toml")
-    binary_env = {"LOONO_TERRAFORM_ENGINE": "binary", "LOONO_TERRAFORM_BINARY": str(terraform_1_0())}
+    binary_env = {"LOONO_TERRAFORM_ENGINE": "binary",
+                  "LOONO_TERRAFORM_BINARY": str(terraform_1_0())}
     run_cli(project, {})
     run_cli(project, binary_env)
     target = pipeline.resolve_target(settings)
