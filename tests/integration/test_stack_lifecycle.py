@@ -17,7 +17,8 @@ def _active_clusters(aws: Any) -> list[str]:
     """Deleted clusters stay describable as INACTIVE in AWS (and moto); only ACTIVE ones count."""
     arns = aws("ecs").list_clusters()["clusterArns"]
     clusters = aws("ecs").describe_clusters(clusters=arns)["clusters"] if arns else []
-    return [c["clusterName"] for c in clusters if c["status"] == "ACTIVE"]
+    return [c["clusterName"] for c in clusters
+            if c["status"] == "ACTIVE" and c["clusterName"].startswith("loono-sbx")]
 
 
 def _leftovers(aws: Any) -> dict[str, list[str]]:
