@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loono_infra._files import exclusive_lock, write_atomically
 from loono_infra.errors import LoonoError, PlanFileError, SettingsError, SettingsProblem
 from loono_infra.providers import prepare_provider
 from loono_infra.render import (
@@ -190,24 +189,10 @@ def render_target(target: Target, sandbox_url: str | None) -> RenderedRoot:
     )
 
 
-@contextmanager
-def workdir_lock(workdir: Path, wait_seconds: float = _LOCK_WAIT_SECONDS) -> Iterator[None]:
+def workdir_lock(workdir: Path, wait_seconds: float = _LOCK_WAIT_SECONDS,
+                 ) -> AbstractContextManager[None]:
     """One loono-infra run per root module directory at a time (across processes)."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    with (workdir / ".loono.lock").open("w") as handle:
-        deadline = time.monotonic() + wait_seconds
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise LoonoError(f"{workdir}: another loono-infra run holds it") from None
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return exclusive_lock(workdir / ".loono.lock", wait_seconds, str(workdir))
 
 
 def _sandbox_info(target: Target) -> SandboxInfo | None:
@@ -234,17 +219,19 @@ def _ensure_sandbox_backend(target: Target, sandbox: SandboxInfo) -> None:
     """Creates the state bucket and lock table in the sandbox once per sandbox run."""
     from loono_infra.bootstrap import aws_clients, bootstrap_state_backend
 
-    marker = sandbox_dir(target.project.root) / "bootstrapped.json"
+    directory = sandbox_dir(target.project.root)
+    marker = directory / "bootstrapped.json"
     key = f"{sandbox.url}|{target.settings.state.bucket}|{target.settings.state.lock_table}"
-    try:
-        done = set(json.loads(marker.read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        done = set()
-    if key in done:
-        return
-    clients = aws_clients(target.settings.region, sandbox.url, SANDBOX_REGION_CREDENTIALS)
-    bootstrap_state_backend(target.settings, *clients)
-    marker.write_text(json.dumps(sorted(done | {key})), encoding="utf-8")
+    with exclusive_lock(directory / ".bootstrap.lock", _LOCK_WAIT_SECONDS, str(marker)):
+        try:
+            done = set(json.loads(marker.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            done = set()
+        if key in done:
+            return
+        clients = aws_clients(target.settings.region, sandbox.url, SANDBOX_REGION_CREDENTIALS)
+        bootstrap_state_backend(target.settings, *clients)
+        write_atomically(marker, json.dumps(sorted(done | {key})))
 
 
 def _checked_environment(target: Target) -> tuple[SandboxInfo | None, dict[str, str]]:
@@ -283,10 +270,7 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
 
 
 def _write_record(result: Plan) -> None:
-    record = result.workdir / PLAN_RECORD
-    partial = record.with_name(PLAN_RECORD + ".partial")
-    partial.write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
-    os.replace(partial, record)
+    write_atomically(result.workdir / PLAN_RECORD, json.dumps(result.to_dict(), indent=2))
 
 
 def load_saved_plan(settings: Settings, *, sandbox: bool | None = None) -> Plan:

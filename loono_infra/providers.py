@@ -14,6 +14,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from loono_infra._files import exclusive_lock, write_atomically
 from loono_infra.errors import ProviderError
 
 AWS_PROVIDER_VERSION = "3.39.0"
@@ -21,6 +22,7 @@ AWS_PROVIDER_ZIP = f"terraform-provider-aws_{AWS_PROVIDER_VERSION}_linux_amd64.z
 # HashiCorp's published sha256 of the zip (also the `zh:` hash in published lock files).
 AWS_PROVIDER_SHA256 = "4b75e0a259b56d97e66b7d69f3f25bd4cc7be2440c0fe35529f46de7d40a49d3"
 _MIRROR_SUBDIR = Path("registry.terraform.io/hashicorp/aws")
+_LOCK_WAIT_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -77,10 +79,13 @@ def _stamp_of(path: Path) -> dict[str, object]:
 def _place_in_mirror(zip_path: Path, mirror_dir: Path) -> None:
     target = mirror_dir / _MIRROR_SUBDIR / AWS_PROVIDER_ZIP
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
+    partial = target.with_name(f".{AWS_PROVIDER_ZIP}.{os.getpid()}.partial")
     shutil.copyfile(zip_path, partial)
-    verify_zip(partial)
-    os.replace(partial, target)
+    try:
+        verify_zip(partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _cli_config_text(mirror_dir: Path, plugin_cache_dir: Path) -> str:
@@ -109,15 +114,22 @@ def prepare_provider(tooling_dir: Path, zip_path: Path | None = None) -> Provide
     )
     stamp_file = tooling_dir / "provider-verified.json"
     stamp = _stamp_of(source)
-    mirrored = mirror_dir / _MIRROR_SUBDIR / AWS_PROVIDER_ZIP
-    if _read_json(stamp_file) == stamp and mirrored.is_file() and supply.cli_config.is_file():
+    if _is_prepared(supply, stamp_file, stamp):
         return supply
-    verify_zip(source)
-    _place_in_mirror(source, mirror_dir)
-    supply.plugin_cache_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomically(supply.cli_config, _cli_config_text(mirror_dir, supply.plugin_cache_dir))
-    _write_atomically(stamp_file, json.dumps(stamp))
+    with exclusive_lock(tooling_dir / ".provider.lock", _LOCK_WAIT_SECONDS, str(tooling_dir)):
+        if _is_prepared(supply, stamp_file, stamp):
+            return supply
+        verify_zip(source)
+        _place_in_mirror(source, mirror_dir)
+        supply.plugin_cache_dir.mkdir(parents=True, exist_ok=True)
+        write_atomically(supply.cli_config, _cli_config_text(mirror_dir, supply.plugin_cache_dir))
+        write_atomically(stamp_file, json.dumps(stamp))
     return supply
+
+
+def _is_prepared(supply: ProviderSupply, stamp_file: Path, stamp: dict[str, object]) -> bool:
+    mirrored = supply.mirror_dir / _MIRROR_SUBDIR / AWS_PROVIDER_ZIP
+    return _read_json(stamp_file) == stamp and mirrored.is_file() and supply.cli_config.is_file()
 
 
 def _read_json(path: Path) -> object:
@@ -125,10 +137,3 @@ def _read_json(path: Path) -> object:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)

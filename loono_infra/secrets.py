@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
+from loono_infra._files import exclusive_lock, write_atomically
 from loono_infra.errors import LoonoError
 from loono_infra.settings import Settings
 
@@ -17,18 +17,14 @@ _SANDBOX_SECRETS = "secrets.json"
 def _sandbox_password(sandbox_dir: Path, environment: str) -> str:
     """A random password kept (0600) for the sandbox, stable so re-plans show no change."""
     path = sandbox_dir / _SANDBOX_SECRETS
-    try:
-        stored: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        stored = {}
-    if environment not in stored:
-        stored[environment] = secrets.token_urlsafe(24)
-        sandbox_dir.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path.with_suffix(".partial"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
-                             0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            json.dump(stored, stream)
-        os.replace(path.with_suffix(".partial"), path)
+    with exclusive_lock(sandbox_dir / ".secrets.lock", 30, str(path)):
+        try:
+            stored: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            stored = {}
+        if environment not in stored:
+            stored[environment] = secrets.token_urlsafe(24)
+            write_atomically(path, json.dumps(stored))  # mkstemp files are 0600
     return stored[environment]
 
 
