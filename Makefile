@@ -2,6 +2,9 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
+# Checkov pins boto3 exactly and is not a library: it gets a virtualenv of its own.
+CHECKOV_VENV ?= .venv-checkov
+CHECKOV_VERSION ?= 3.3.30
 PY := $(VENV)/bin/python
 CLI := $(VENV)/bin/loono-infra
 ENV ?= sandbox
@@ -21,7 +24,13 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $@
 
-setup: $(VENV)/.installed ## Create .venv and install loono-infra with its test tools
+$(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
+	touch $@
+
+setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION) ## Create .venv (loono-infra, test tools) and .venv-checkov
 
 demo: setup ## Sandbox up, plan + apply the stack, plan again (no changes), sandbox down
 	$(PY) -m loono_infra.demo
@@ -40,7 +49,7 @@ schema: setup ## Regenerate environments/settings.schema.json
 	$(CLI) schema --output environments/settings.schema.json
 
 lint: setup ## ruff and mypy --strict
-	$(VENV)/bin/ruff check loono_infra tests bench
+	$(VENV)/bin/ruff check loono_infra tests bench policies
 	$(VENV)/bin/mypy
 
 unit: setup ## Pure, fast tests
@@ -54,7 +63,8 @@ test: setup lint ## Every test (unit + integration) with coverage
 
 bench: setup ## Benchmarks: ratios against the bare tools
 	$(PY) bench/plan_overhead.py
+	$(PY) bench/gate_overhead.py
 
 clean: ## Remove the work area, caches and the venv
 	-$(CLI) sandbox down 2>/dev/null
-	rm -rf .loono .pytest_cache .mypy_cache .ruff_cache coverage.xml .coverage $(VENV)
+	rm -rf .loono .pytest_cache .mypy_cache .ruff_cache coverage.xml .coverage $(VENV) $(CHECKOV_VENV)

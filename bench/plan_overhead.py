@@ -1,5 +1,6 @@
 """What loono-infra adds to a Terraform plan, measured against the bare engines in one run.
 
+The policy gate is left out here (--no-policy): bench/gate_overhead.py measures it.
 Renders the sandbox stack once (in a scratch copy of the project, with its own
 sandbox), then alternates, ROUNDS times:
   - embedded: `loono-infra plan --env sandbox` (a fresh CLI process, init already
@@ -45,7 +46,8 @@ def timed(action: Callable[[], object]) -> float:
 
 
 def run_cli(project: Path, extra_env: dict[str, str]) -> None:
-    completed = subprocess.run([*CLI, "plan", "--env", "sandbox", "--json"], cwd=project,
+    command = [*CLI, "plan", "--env", "sandbox", "--json", "--no-policy"]
+    completed = subprocess.run(command, cwd=project,
                                env={**os.environ, **extra_env}, capture_output=True, check=False)
     if completed.returncode not in (0, 2):
         raise SystemExit(f"loono-infra plan failed: {completed.stderr.decode()[-2000:]}")
@@ -69,7 +71,7 @@ def bare_binary(binary: Path, workdir: Path, env: dict[str, str]) -> None:
 def peak_rss_mib(project: Path) -> float:
     """Largest RSS of any process of one CLI plan (the CLI, the worker or the provider)."""
     probe = ("import resource,subprocess,sys;"
-             f"subprocess.run({[*CLI, 'plan', '--env', 'sandbox', '--json']!r},"
+             f"subprocess.run({[*CLI, 'plan', '--env', 'sandbox', '--json', '--no-policy']!r},"
              "capture_output=True);"
              "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
     completed = subprocess.run([sys.executable, "-c", probe], cwd=project, capture_output=True,
@@ -107,7 +109,7 @@ def measure(project: Path, rounds: int) -> float:
     for _ in range(rounds):
         samples["bare"].append(timed(lambda: bare_embedded(target.workdir)))
         samples["cli"].append(timed(lambda: run_cli(project, {})))
-        samples["api"].append(timed(lambda: pipeline.plan(settings)))
+        samples["api"].append(timed(lambda: pipeline.plan(settings, policy=False)))
         samples["bin_bare"].append(
             timed(lambda: bare_binary(terraform_1_0(), binary_target.workdir, env)))
         samples["bin_cli"].append(timed(lambda: run_cli(project, binary_env)))
@@ -129,7 +131,7 @@ def main() -> int:
     rounds = max(5, parser.parse_args().rounds)
     scratch = Path(tempfile.mkdtemp(prefix="loono-bench-"))
     project = scratch / "project"
-    for name in ("terraform", "environments"):
+    for name in ("terraform", "environments", "policies"):
         shutil.copytree(ROOT / name, project / name)
     start_sandbox(project, ttl_seconds=1800)
     try:

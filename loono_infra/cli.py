@@ -73,23 +73,64 @@ def _settings(env: str, environments_dir: Path) -> Any:
     return load_settings(environments_dir / f"{env}.toml")
 
 
+PolicyOption = Annotated[bool, typer.Option(
+    "--policy/--no-policy", help="Judge the plan with the policy gate (apply needs it).")]
+
+
+def _plan_exit_code(result: Any) -> int:
+    if result.decision is not None and not result.decision.passed:
+        return EXIT_REFUSED
+    return EXIT_CHANGES if result.has_changes else EXIT_OK
+
+
 @app.command()
 def plan(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = False,
          refresh: Annotated[bool, typer.Option(help="Refresh state before planning.")] = True,
+         policy: PolicyOption = True,
          environments_dir: DirOption = Path("environments")) -> None:
-    """Render, init and plan; save the plan for `apply`. Exit 0: no changes, 2: changes.
+    """Render, init, plan and judge; save the plan for `apply`. Exit 0: no changes, 2: changes,
+    3: refused by the policy gate.
 
     Example: loono-infra plan --env production --sandbox
     """
     def body() -> int:
         from loono_infra import pipeline, reports
 
-        result = pipeline.plan(_settings(env, environments_dir), sandbox=sandbox, refresh=refresh)
+        result = pipeline.plan(_settings(env, environments_dir), sandbox=sandbox, refresh=refresh,
+                               policy=policy)
         if as_json:
             _emit_json(result.to_dict())
         else:
             reports.print_plan(_console(), result)
-        return EXIT_CHANGES if result.has_changes else EXIT_OK
+            if result.decision is not None:
+                _console().print(result.decision.to_text(), markup=False, soft_wrap=True)
+        return _plan_exit_code(result)
+
+    _run(body)
+
+
+@app.command("policy")
+def policy_gate(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = False,
+                markdown: Annotated[bool, typer.Option(
+                    "--markdown", help="Print the decision as Markdown.")] = False,
+                environments_dir: DirOption = Path("environments")) -> None:
+    """Plan and print only the policy gate's decision, a line per finding. Exit 3 if refused.
+
+    Example: loono-infra policy --env production --sandbox --json
+    """
+    def body() -> int:
+        from loono_infra import pipeline
+
+        result = pipeline.plan(_settings(env, environments_dir), sandbox=sandbox)
+        decision = result.decision
+        if decision is None:
+            raise LoonoError("the policy gate gave no decision")
+        if as_json:
+            _emit_json(decision.to_dict())
+        else:
+            text = decision.to_markdown() if markdown else decision.to_text()
+            _console().print(text, markup=False, soft_wrap=True)
+        return EXIT_OK if decision.passed else EXIT_REFUSED
 
     _run(body)
 

@@ -99,3 +99,16 @@ class PlanFileError(LoonoError):
 
 class EngineChoiceError(LoonoError):
     """The configured Terraform engine cannot be used."""
+
+
+class GateRefusedError(LoonoError):
+    """A gate refused an apply; carries every reason."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, reasons: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.reasons = reasons or []
+
+    def details(self) -> list[str]:
+        return self.reasons

@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import os
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from loono_infra._files import exclusive_lock, write_atomically
-from loono_infra.errors import LoonoError, PlanFileError, SettingsError, SettingsProblem
+from loono_infra.errors import (
+    GateRefusedError,
+    LoonoError,
+    PlanFileError,
+    SettingsError,
+    SettingsProblem,
+)
+from loono_infra.gates.checkov import CheckovError, Scan, find_checkov
+from loono_infra.gates.decision import Decision
+from loono_infra.gates.policy import (
+    GATE,
+    PolicyInputs,
+    check_override_resources,
+    evaluate,
+    load_enforcement_for,
+    refusal,
+    scan_plan,
+    start_module_scan,
+)
 from loono_infra.providers import prepare_provider
+from loono_infra.redact import redacted_json
 from loono_infra.render import (
     PASSWORD_VARIABLE,
     RenderedRoot,
@@ -42,6 +63,7 @@ from loono_infra.terraform.models import (
 )
 
 PLAN_RECORD = "plan.json"
+REDACTED_PLAN = "plan.redacted.json"
 _LOCK_WAIT_SECONDS = 300
 _SCRUBBED_FOR_SANDBOX = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
                          "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE")
@@ -60,6 +82,10 @@ class Project:
     @property
     def lock_file(self) -> Path:
         return self.root / "terraform" / ".terraform.lock.hcl"
+
+    @property
+    def policies_dir(self) -> Path:
+        return self.root / "policies"
 
     @property
     def tooling_dir(self) -> Path:
@@ -110,6 +136,7 @@ class Plan:
     engine: str = ""
     mode: str = "normal"
     settings_source: str | None = None
+    decision: Decision | None = None
 
     @property
     def plan_file(self) -> Path:
@@ -127,6 +154,8 @@ class Plan:
         data = asdict(self)
         data["workdir"] = str(self.workdir)
         data["has_changes"] = self.has_changes
+        if self.decision is not None:
+            data["decision"] = self.decision.to_dict()
         return data
 
     @classmethod
@@ -141,6 +170,7 @@ class Plan:
             drift=tuple(ResourceChange(**c) for c in data.get("drift", [])),
             warnings=tuple(data.get("warnings", [])), engine=data.get("engine", ""),
             mode=data.get("mode", "normal"), settings_source=data.get("settings_source"),
+            decision=Decision.from_dict(data["decision"]) if data.get("decision") else None,
         )
 
 
@@ -249,14 +279,19 @@ def _prepare(target: Target, sandbox: SandboxInfo | None, env: Mapping[str, str]
 
 
 def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = True,
-         mode: str = "normal", engine: Engine | None = None) -> Plan:
-    """Renders, initialises and plans one environment, saving the plan file and its record."""
+         mode: str = "normal", engine: Engine | None = None, policy: bool = True) -> Plan:
+    """Renders, initialises and plans one environment, saving the plan file and its record.
+
+    With policy (the default) the policy gate judges the plan; without it the
+    plan has no decision, and apply refuses it.
+    """
     target = resolve_target(settings, sandbox, engine)
     options = PlanOptions(mode=mode, refresh=refresh)
     sandbox_info, env = _checked_environment(target)
-    with workdir_lock(target.workdir):
+    with workdir_lock(target.workdir), ThreadPoolExecutor(max_workers=1) as pool:
         _prepare(target, sandbox_info, env)
         (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
+        inputs, module_scan = _start_policy(target, pool) if policy else (None, None)
         run = commands.plan(target.engine, target.workdir, env, options)
         result = Plan(
             environment=settings.environment, sandbox=target.sandbox, workdir=target.workdir,
@@ -265,8 +300,50 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
             warnings=tuple(d.summary for d in run.warnings), engine=target.engine.name,
             mode=mode, settings_source=str(settings.source) if settings.source else None,
         )
+        if policy:
+            decision = _policy_decision(target, env, result, inputs, module_scan)
+            result = replace(result, decision=decision)
         _write_record(result)
     return result
+
+
+def _start_policy(target: Target, pool: ThreadPoolExecutor,
+                  ) -> tuple[PolicyInputs | CheckovError, Future[Scan] | None]:
+    """Finds Checkov and starts the module scan (overlapping Terraform's plan)."""
+    try:
+        inputs = PolicyInputs(find_checkov(target.project.root), target.project.modules_dir,
+                              target.project.policies_dir, target.project.root / ".loono" /
+                              "policy-cache")
+    except CheckovError as error:
+        return error, None
+    return inputs, start_module_scan(inputs, pool)
+
+
+def _policy_decision(target: Target, env: Mapping[str, str], result: Plan,
+                     inputs: PolicyInputs | CheckovError | None,
+                     module_scan: Future[Scan] | None) -> Decision:
+    """The policy gate's decision; Checkov failing in any way is a refusal with the reason."""
+    settings = target.settings
+    if result.mode == "destroy":
+        return Decision(GATE, result.digest, settings.environment,
+                        notes=("a destroy plan creates and changes nothing: no policy applies",))
+    if not isinstance(inputs, PolicyInputs) or module_scan is None:
+        return refusal(settings, result.digest, str(getattr(inputs, "message", "no Checkov")))
+    document = commands.show_plan(target.engine, target.workdir, env, PLAN_FILE)
+    check_override_resources(settings, {r.change.address for r in document.resources})
+    password = env.get(f"TF_VAR_{PASSWORD_VARIABLE}", "")
+    text = redacted_json(document.raw, {password} if password else set())
+    plan_json = target.workdir / REDACTED_PLAN
+    write_atomically(plan_json, text)
+    try:
+        enforcement = load_enforcement_for(inputs)
+        plan_scan = scan_plan(inputs, text, plan_json)
+        modules = module_scan.result()
+    except CheckovError as error:
+        return refusal(settings, result.digest, error.message)
+    modules_root = str(target.project.modules_dir.relative_to(target.project.root))
+    return evaluate(settings, result.digest, plan_scan, modules, enforcement,
+                    datetime.date.today(), modules_root)
 
 
 def _write_record(result: Plan) -> None:
@@ -310,6 +387,7 @@ def apply(plan_: Plan, settings: Settings | None = None, *,
           engine: Engine | None = None) -> ApplyResult:
     """Applies exactly the saved plan plan_ names; refuses a plan file whose digest differs."""
     settings = _settings_of(plan_, settings)
+    require_passed_decision(plan_)
     target = resolve_target(settings, plan_.sandbox, engine)
     if target.workdir != plan_.workdir:
         raise PlanFileError(f"the plan is for {plan_.workdir}, not {target.workdir}")
@@ -325,6 +403,18 @@ def apply(plan_: Plan, settings: Settings | None = None, *,
         (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
         values = commands.outputs(target.engine, target.workdir, env)
     return ApplyResult(settings.environment, plan_.sandbox, plan_.digest, plan_.summary, values)
+
+
+def require_passed_decision(plan_: Plan) -> None:
+    """Refuses (exit 3) unless the policy gate passed exactly this plan."""
+    decision = plan_.decision
+    if decision is None:
+        raise GateRefusedError("this plan has no policy decision: plan it with the policy gate")
+    if decision.digest != plan_.digest:
+        raise GateRefusedError(f"the policy decision is for {decision.digest}, not {plan_.digest}")
+    if not decision.passed:
+        raise GateRefusedError(f"the policy gate refused {plan_.digest}",
+                          [failure.message for failure in decision.failures])
 
 
 def destroy(settings: Settings, *, sandbox: bool | None = None,

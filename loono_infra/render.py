@@ -69,6 +69,7 @@ def render(
         "terraform": _terraform_block(settings, sandbox, dialect),
         "provider": {"aws": _provider_block(settings, sandbox)},
         "variable": _variable_blocks(),
+        "data": {"aws_caller_identity": {"current": {}}},
         "module": _module_blocks(modules_source),
         "output": _output_blocks(),
     }
@@ -230,7 +231,11 @@ def _ecs_module(source: str) -> dict[str, Any]:
         "name": "${var.name_prefix}",
         "region": "${var.region}",
         "container_name": "${var.service.container_name}",
-        "container_image": "${module.ecr.repository_url}:${var.service.initial_image_tag}",
+        # Built from known values (not the repository's computed URL) so the task definition,
+        # and the policies that read it, are known at plan time.
+        "container_image": "${data.aws_caller_identity.current.account_id}.dkr.ecr."
+                           "${var.region}.amazonaws.com/${var.service.repository}:"
+                           "${var.service.initial_image_tag}",
         "container_port": "${var.service.container_port}",
         "cpu": "${var.service.cpu}",
         "memory": "${var.service.memory}",

@@ -7,6 +7,7 @@ environment variable that ``database.password_env`` names, at plan time.
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import re
 import tomllib
@@ -250,6 +251,21 @@ class TerraformSettings(_Model):
     )
 
 
+class PolicyOverride(_Model):
+    """A written-down exception to one soft-mandatory check on one resource, until a date."""
+
+    check: str = Field(pattern=r"^CKV2?_[A-Z0-9]+_\d+$", description="Check id, e.g. CKV_LOONO_14.")
+    resource: str = Field(min_length=1, description="Plan address of the resource.")
+    reason: str = Field(default="", description="Why this exception is acceptable (required).")
+    expires: datetime.date = Field(description="Last day the exception holds (TOML date).")
+
+
+class PolicySettings(_Model):
+    """The environment's exceptions to the policy gate."""
+
+    overrides: list[PolicyOverride] = Field(default_factory=list)
+
+
 class Settings(_Model):
     """One environment: everything needed to render its Terraform root module."""
 
@@ -268,6 +284,7 @@ class Settings(_Model):
     alarms: AlarmSettings = AlarmSettings()
     state: StateSettings
     terraform: TerraformSettings = TerraformSettings()
+    policy: PolicySettings = PolicySettings()
 
     _source: Path | None = PrivateAttr(default=None)
 

@@ -59,3 +59,14 @@ def terraform_1_0_binary() -> Path:
     if not os.access(binary, os.X_OK):
         binary.chmod(0o755)
     return binary
+
+
+def project_sharing_sandbox(destination: Path, sandbox_project: Path) -> Path:
+    """Another project copy that uses sandbox_project's running sandbox (free to edit)."""
+    import shutil
+
+    copy = copy_project(destination)
+    state = Path(".loono") / "sandbox" / "server.json"
+    (copy / state).parent.mkdir(parents=True)
+    shutil.copyfile(sandbox_project / state, copy / state)
+    return copy

@@ -45,7 +45,7 @@ def test_write_root_reports_changes_only_when_something_changed(tmp_path: Path) 
 
 
 def test_settings_values_reach_terraform_only_as_tfvars_literals() -> None:
-    data = json.loads(json.dumps(load_settings(PRODUCTION).model_dump()))
+    data = load_settings(PRODUCTION).model_dump(mode="json")
     data["service"]["environment"] = {"GREETING": "${file(\"/etc/passwd\")}"}
     files = _render(parse_settings(data))
     tfvars = json.loads(files["terraform.tfvars.json"])

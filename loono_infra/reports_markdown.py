@@ -1,0 +1,18 @@
+"""Markdown renderings (pull-request comments, job summaries) from jinja2 templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+
+def _environment() -> Environment:
+    return Environment(loader=PackageLoader("loono_infra", "templates"), autoescape=False,
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                       keep_trailing_newline=True)
+
+
+def render_markdown(template: str, **values: Any) -> str:
+    """Renders one template of loono_infra/templates."""
+    return _environment().get_template(template).render(**values)

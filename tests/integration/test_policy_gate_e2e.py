@@ -1,0 +1,100 @@
+"""The policy gate end to end on the sandbox (production's own settings, rehearsed there)."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from loono_infra import apply, load_settings, plan
+from loono_infra.errors import GateRefusedError
+from loono_infra.sandbox.control import SandboxInfo
+from tests.conftest import PROJECT_ROOT
+from tests.integration.conftest import project_sharing_sandbox
+
+RDS = "module.rds.aws_db_instance.this"
+
+
+def _edit_production(project: Path, old: str, new: str) -> None:
+    path = project / "environments" / "production.toml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_production_passes_with_its_dated_override(sandbox_project: Path,
+                                                   sandbox: SandboxInfo) -> None:
+    planned = plan(load_settings(sandbox_project / "environments" / "production.toml"),
+                   sandbox=True, refresh=False)
+    decision = planned.decision
+    assert decision is not None and decision.passed, decision and decision.to_text()
+    assert decision.digest == planned.digest
+    overridden = {f.check_id for f in decision.findings if f.overridden_by}
+    assert {"CKV_LOONO_14", "CKV_AWS_250"} <= overridden
+    engine_finding = next(f for f in decision.findings if f.check_id == "CKV_LOONO_14")
+    assert engine_finding.resource == RDS and engine_finding.file == "terraform/modules/rds/main.tf"
+    assert decision.checked > 50
+
+
+def test_one_day_of_backups_blocks_apply_naming_the_check(sandbox_project: Path,
+                                                          sandbox: SandboxInfo,
+                                                          tmp_path: Path) -> None:
+    project = project_sharing_sandbox(tmp_path / "p", sandbox_project)
+    _edit_production(project, "backup_retention_days = 7", "backup_retention_days = 1")
+    settings = load_settings(project / "environments" / "production.toml")
+    planned = plan(settings, sandbox=True, refresh=False)
+    assert planned.decision is not None and not planned.decision.passed
+    assert [f.check_id for f in planned.decision.failures] == ["CKV2_LOONO_1"]
+    with pytest.raises(GateRefusedError) as caught:
+        apply(planned)
+    assert "CKV2_LOONO_1" in " ".join(caught.value.details())
+    completed = subprocess.run(
+        [sys.executable, "-m", "loono_infra.cli", "apply", "--env", "production", "--sandbox"],
+        cwd=project, capture_output=True, text=True, check=False,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+    assert completed.returncode == 3 and "CKV2_LOONO_1" in completed.stderr + completed.stdout
+
+
+def test_an_expired_override_blocks(sandbox_project: Path, sandbox: SandboxInfo,
+                                    tmp_path: Path) -> None:
+    project = project_sharing_sandbox(tmp_path / "p", sandbox_project)
+    yesterday = (datetime.date.today() - datetime.timedelta(days=1)).isoformat()
+    _edit_production(project, "expires = 2027-03-31", f"expires = {yesterday}")
+    planned = plan(load_settings(project / "environments" / "production.toml"), sandbox=True,
+                   refresh=False)
+    assert planned.decision is not None and not planned.decision.passed
+    messages = [f.message for f in planned.decision.failures]
+    assert any(f"expired on {yesterday}" in m for m in messages)
+    assert any("CKV_LOONO_14 (soft-mandatory) fails" in m for m in messages)
+
+
+def test_a_crashing_checkov_blocks(sandbox_project: Path, sandbox: SandboxInfo,
+                                   tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = project_sharing_sandbox(tmp_path / "p", sandbox_project)
+    broken = tmp_path / "bin" / "checkov"
+    broken.parent.mkdir()
+    broken.write_text("#!/bin/sh\necho 'Segmentation fault' >&2\nexit 139\n")
+    broken.chmod(0o755)
+    monkeypatch.setenv("LOONO_CHECKOV", str(broken))
+    planned = plan(load_settings(project / "environments" / "production.toml"), sandbox=True,
+                   refresh=False)
+    assert planned.decision is not None and not planned.decision.passed
+    assert planned.decision.failures[0].kind == "gate"
+    assert "Checkov crashed" in planned.decision.failures[0].message
+    assert "exit 139" in planned.decision.failures[0].message
+    with pytest.raises(GateRefusedError):
+        apply(planned)
+
+
+def test_the_redacted_plan_holds_no_password(sandbox_project: Path, sandbox: SandboxInfo,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOONO_DB_PASSWORD", "planted-Secret-0815-abc")
+    planned = plan(load_settings(sandbox_project / "environments" / "production.toml"),
+                   sandbox=True, refresh=False)
+    redacted = (planned.workdir / "plan.redacted.json").read_text()
+    assert "planted-Secret-0815-abc" not in redacted and "(redacted)" in redacted
+    assert "planted-Secret-0815-abc" not in str(planned.to_dict())
