@@ -55,8 +55,9 @@ def normalized_plan(redacted_text: str) -> bytes:
     document = json.loads(redacted_text)
     document.pop("timestamp", None)
     # Terraform lists relevant_attributes in no stable order.
-    document["relevant_attributes"] = sorted(
-        document.get("relevant_attributes") or [], key=lambda item: json.dumps(item, sort_keys=True))
+    attributes = document.get("relevant_attributes") or []
+    document["relevant_attributes"] = sorted(attributes,
+                                             key=lambda item: json.dumps(item, sort_keys=True))
     return json.dumps(document, sort_keys=True).encode()
 
 
