@@ -102,8 +102,9 @@ def plan(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = Fa
             _emit_json(result.to_dict())
         else:
             reports.print_plan(_console(), result)
-            if result.decision is not None:
-                _console().print(result.decision.to_text(), markup=False, soft_wrap=True)
+            for decision in (result.decision, result.owners):
+                if decision is not None:
+                    _console().print(decision.to_text(), markup=False, soft_wrap=True)
         return _plan_exit_code(result)
 
     _run(body)
@@ -139,6 +140,9 @@ def policy_gate(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOpti
 def apply(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = False,
           digest: Annotated[str | None, typer.Option(
               help="Apply only if the saved plan has this digest.")] = None,
+          emergency_reason: Annotated[str | None, typer.Option(
+              help="EMERGENCY: apply without the owners' approvals; the reason is audited.")]
+          = None,
           environments_dir: DirOption = Path("environments")) -> None:
     """Apply exactly the plan the last `plan` saved for this environment.
 
@@ -152,9 +156,39 @@ def apply(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = F
         saved = pipeline.load_saved_plan(settings, sandbox=sandbox)
         if digest is not None and digest != saved.digest:
             raise PlanFileError(f"the saved plan is {saved.digest}, not the expected {digest}")
-        result = pipeline.apply(saved, settings)
+        if emergency_reason is not None:
+            _console(stderr=True).print(
+                "[bold white on red] EMERGENCY APPLY [/] without the owners' approvals; "
+                f"an audit record (who, when, {saved.digest}, why) goes next to the state")
+        result = pipeline.apply(saved, settings, emergency_reason=emergency_reason)
         _emit_json(result.to_dict()) if as_json else reports.print_apply(_console(), result)
         return EXIT_OK
+
+    _run(body)
+
+
+@app.command()
+def owners(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = False,
+           base: Annotated[str | None, typer.Option(
+               help="Also require the owners of files changed since this git ref.")] = None,
+           environments_dir: DirOption = Path("environments")) -> None:
+    """Who must approve the saved plan, and whether they did (GitHub reviews). Exit 3 if not.
+
+    Example: loono-infra owners --env production --base origin/main --json
+    """
+    def body() -> int:
+        from loono_infra import pipeline
+
+        result = pipeline.review_owners(_settings(env, environments_dir), sandbox=sandbox,
+                                        base=base)
+        decision = result.owners
+        if decision is None:
+            raise LoonoError("the ownership gate gave no decision")
+        if as_json:
+            _emit_json(decision.to_dict())
+        else:
+            _console().print(decision.to_text(), markup=False, soft_wrap=True)
+        return EXIT_OK if decision.passed else EXIT_REFUSED
 
     _run(body)
 

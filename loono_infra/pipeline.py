@@ -21,8 +21,11 @@ from loono_infra.errors import (
     SettingsError,
     SettingsProblem,
 )
+from loono_infra.gates.approvals import ApprovalError, GitHubContext
 from loono_infra.gates.checkov import CheckovError, Scan, find_checkov
-from loono_infra.gates.decision import Decision
+from loono_infra.gates.decision import Decision, Failure
+from loono_infra.gates.owners_gate import GATE as OWNERS_GATE
+from loono_infra.gates.owners_gate import owners_decision
 from loono_infra.gates.policy import (
     GATE,
     PolicyInputs,
@@ -137,6 +140,7 @@ class Plan:
     mode: str = "normal"
     settings_source: str | None = None
     decision: Decision | None = None
+    owners: Decision | None = None
 
     @property
     def plan_file(self) -> Path:
@@ -154,8 +158,9 @@ class Plan:
         data = asdict(self)
         data["workdir"] = str(self.workdir)
         data["has_changes"] = self.has_changes
-        if self.decision is not None:
-            data["decision"] = self.decision.to_dict()
+        for name, decision in (("decision", self.decision), ("owners", self.owners)):
+            if decision is not None:
+                data[name] = decision.to_dict()
         return data
 
     @classmethod
@@ -171,6 +176,7 @@ class Plan:
             warnings=tuple(data.get("warnings", [])), engine=data.get("engine", ""),
             mode=data.get("mode", "normal"), settings_source=data.get("settings_source"),
             decision=Decision.from_dict(data["decision"]) if data.get("decision") else None,
+            owners=Decision.from_dict(data["owners"]) if data.get("owners") else None,
         )
 
 
@@ -303,6 +309,36 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
         if policy:
             decision = _policy_decision(target, env, result, inputs, module_scan)
             result = replace(result, decision=decision)
+        result = replace(result, owners=_owners_decision(target, result, None, None))
+        _write_record(result)
+    return result
+
+
+def _owners_decision(target: Target, result: Plan, base: str | None,
+                     context: GitHubContext | None) -> Decision:
+    """The ownership gate's decision (report); apply enforces it where settings require it."""
+    settings = target.settings
+    if not settings.ownership.required:
+        return Decision(OWNERS_GATE, result.digest, settings.environment, notes=(
+            "approvals are not required for this environment (settings ownership.required)",))
+    try:
+        github = context or GitHubContext.from_environment()
+    except ApprovalError as error:
+        return Decision(OWNERS_GATE, result.digest, settings.environment,
+                        failures=(Failure("gate", error.message),))
+    return owners_decision(target.project.root, settings, result.digest, result.changes,
+                           base or os.environ.get("LOONO_GIT_BASE"), github)
+
+
+def review_owners(settings: Settings, *, sandbox: bool | None = None, base: str | None = None,
+                  context: GitHubContext | None = None) -> Plan:
+    """Re-judges the saved plan's approvals (e.g. after a review) and records the decision."""
+    target = resolve_target(settings, sandbox)
+    with workdir_lock(target.workdir):
+        saved = load_saved_plan(settings, sandbox=sandbox)
+        if file_digest(saved.plan_file) != saved.digest:
+            raise PlanFileError(f"{saved.plan_file} changed since it was planned: plan again")
+        result = replace(saved, owners=_owners_decision(target, saved, base, context))
         _write_record(result)
     return result
 
@@ -383,26 +419,39 @@ def _settings_of(plan_: Plan, settings: Settings | None) -> Settings:
     return load_settings(plan_.settings_source)
 
 
-def apply(plan_: Plan, settings: Settings | None = None, *,
-          engine: Engine | None = None) -> ApplyResult:
-    """Applies exactly the saved plan plan_ names; refuses a plan file whose digest differs."""
+def apply(plan_: Plan, settings: Settings | None = None, *, engine: Engine | None = None,
+          emergency_reason: str | None = None) -> ApplyResult:
+    """Applies exactly the saved plan plan_ names, if both gates passed it.
+
+    emergency_reason bypasses missing approvals (never the policy gate): loudly, and
+    with an audit record (who, when, digest, why) written next to the state.
+    """
     settings = _settings_of(plan_, settings)
+    _require_unchanged(plan_)
     require_passed_decision(plan_)
+    if settings.ownership.required:
+        if emergency_reason is None:
+            require_owner_approval(plan_)
+        else:
+            _write_emergency_audit(plan_, settings, emergency_reason)
     target = resolve_target(settings, plan_.sandbox, engine)
     if target.workdir != plan_.workdir:
         raise PlanFileError(f"the plan is for {plan_.workdir}, not {target.workdir}")
     _, env = _checked_environment(target)
     with workdir_lock(target.workdir):
-        actual = file_digest(plan_.plan_file)
-        if actual != plan_.digest:
-            raise PlanFileError(
-                f"{plan_.plan_file}: digest {actual} is not the planned {plan_.digest}; "
-                "the plan changed since it was reviewed: plan again")
+        _require_unchanged(plan_)
         commands.apply(target.engine, target.workdir, env, PLAN_FILE)
         plan_.plan_file.unlink(missing_ok=True)
         (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
         values = commands.outputs(target.engine, target.workdir, env)
     return ApplyResult(settings.environment, plan_.sandbox, plan_.digest, plan_.summary, values)
+
+
+def _require_unchanged(plan_: Plan) -> None:
+    actual = file_digest(plan_.plan_file)
+    if actual != plan_.digest:
+        raise PlanFileError(f"{plan_.plan_file}: digest {actual} is not the planned "
+                            f"{plan_.digest}; the plan changed since it was reviewed: plan again")
 
 
 def require_passed_decision(plan_: Plan) -> None:
@@ -415,6 +464,29 @@ def require_passed_decision(plan_: Plan) -> None:
     if not decision.passed:
         raise GateRefusedError(f"the policy gate refused {plan_.digest}",
                           [failure.message for failure in decision.failures])
+
+
+def require_owner_approval(plan_: Plan) -> None:
+    """Refuses (exit 3) unless the owners of everything the plan changes approved it."""
+    owners = plan_.owners
+    if owners is None or owners.digest != plan_.digest:
+        raise GateRefusedError(f"no ownership decision for {plan_.digest}: run "
+                               "`loono-infra owners` for this plan")
+    if not owners.passed:
+        raise GateRefusedError(f"the owners have not approved {plan_.digest}",
+                               [failure.message for failure in owners.failures])
+
+
+def _write_emergency_audit(plan_: Plan, settings: Settings, reason: str) -> None:
+    """The emergency path: a reason is required, and the record goes next to the state."""
+    from loono_infra.audit import write_emergency_record
+
+    if len(reason.strip()) < 10:
+        raise LoonoError("an emergency apply needs a written reason (10 characters or more)")
+    target = resolve_target(settings, plan_.sandbox)
+    sandbox_info = _sandbox_info(target)
+    write_emergency_record(settings, plan_.digest, reason, sandbox_info,
+                           [f.message for f in (plan_.owners.failures if plan_.owners else ())])
 
 
 def destroy(settings: Settings, *, sandbox: bool | None = None,

@@ -266,6 +266,17 @@ class PolicySettings(_Model):
     overrides: list[PolicyOverride] = Field(default_factory=list)
 
 
+class OwnershipSettings(_Model):
+    """The ownership gate: whether approvals are required, and who approves risky actions."""
+
+    required: bool = Field(
+        default=True, description="Refuse an apply without the owners' approvals.")
+    risky_approvers: list[str] = Field(
+        default_factory=lambda: ["@loono/infrastructure-leads"],
+        description="Owners of whom one must also approve deleting or replacing stateful "
+                    "resources (database, image repository, log groups, state).")
+
+
 class Settings(_Model):
     """One environment: everything needed to render its Terraform root module."""
 
@@ -285,6 +296,7 @@ class Settings(_Model):
     state: StateSettings
     terraform: TerraformSettings = TerraformSettings()
     policy: PolicySettings = PolicySettings()
+    ownership: OwnershipSettings = OwnershipSettings()
 
     _source: Path | None = PrivateAttr(default=None)
 

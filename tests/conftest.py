@@ -12,7 +12,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def copy_project(destination: Path) -> Path:
     """Copies what a project needs (modules, environments) into destination; returns it."""
-    for name in ("terraform", "environments", "policies"):
+    for name in ("terraform", "environments", "policies", ".github"):
         shutil.copytree(PROJECT_ROOT / name, destination / name,
                         ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
     return destination

@@ -13,7 +13,8 @@ from loono_infra.settings import settings_json_schema
 from tests.conftest import PROJECT_ROOT
 
 runner = CliRunner()
-COMMANDS = ["plan", "apply", "destroy", "render", "validate", "bootstrap", "schema", "policy"]
+COMMANDS = ["plan", "apply", "destroy", "render", "validate", "bootstrap", "schema", "policy",
+            "owners"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

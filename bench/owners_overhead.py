@@ -1,0 +1,94 @@
+"""What the ownership gate adds to `loono-infra plan`: owners and approvals for the production plan.
+
+Plans production's stack once on a sandbox (scratch project copy), starts the
+local GitHub API (127.0.0.1) with a pull request, reviews and teams, then times,
+in one run, the gate's whole evaluation for that plan (CODEOWNERS, plan-to-owner
+mapping, pull request, reviews, team members over real HTTP through PyGithub):
+in a fresh process each time (PyGithub's import included) and in-process.
+Last line is machine-readable.
+
+Usage: python bench/owners_overhead.py [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from loono_infra import load_settings, plan
+from loono_infra.gates.approvals import GitHubContext
+from loono_infra.gates.owners_gate import owners_decision
+from loono_infra.sandbox.control import start_sandbox, stop_sandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.github_fake import REPO, github_server  # noqa: E402
+
+TARGET_SECONDS = 0.3
+HEAD = "d" * 40
+PROBE = f"""
+import pickle, sys, time
+started = time.perf_counter()
+from loono_infra.gates.approvals import GitHubContext
+from loono_infra.gates.owners_gate import owners_decision
+from loono_infra import load_settings
+root, env_file, digest, changes, url = pickle.loads(sys.stdin.buffer.read())
+context = GitHubContext("{REPO}", "test-token", url, pull_number=7)
+decision = owners_decision(root, load_settings(env_file), digest, changes, None, context)
+assert decision.passed, decision.to_text()
+print(time.perf_counter() - started)
+"""
+
+
+def main() -> int:
+    import pickle
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=7)
+    rounds = max(5, parser.parse_args().rounds)
+    scratch = Path(tempfile.mkdtemp(prefix="loono-owners-bench-"))
+    project = scratch / "project"
+    for name in ("terraform", "environments", "policies", ".github"):
+        shutil.copytree(ROOT / name, project / name)
+    start_sandbox(project, ttl_seconds=1800)
+    try:
+        settings = load_settings(project / "environments" / "production.toml")
+        planned = plan(settings, sandbox=True, refresh=False, policy=False)
+        with github_server() as fake:
+            fake.add_pull(7, "alice", HEAD)
+            fake.teams |= {"@loono/infrastructure": ["ivan"],
+                           "@loono/database-owners": ["dora"]}
+            fake.review(7, "ivan", "APPROVED", HEAD)
+            fake.review(7, "dora", "APPROVED", HEAD)
+            payload = pickle.dumps((project, settings.source, planned.digest, planned.changes,
+                                    fake.base_url))
+            fresh = [float(subprocess.run([sys.executable, "-c", PROBE], input=payload,
+                                          capture_output=True, check=True,
+                                          env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout)
+                     for _ in range(rounds)]
+            context = GitHubContext(REPO, "test-token", fake.base_url, pull_number=7)
+            warm = []
+            for _ in range(rounds):
+                started = time.perf_counter()
+                owners_decision(project, settings, planned.digest, planned.changes, None, context)
+                warm.append(time.perf_counter() - started)
+            requests = len(fake.requests) // (2 * rounds)
+    finally:
+        stop_sandbox(project)
+        shutil.rmtree(scratch, ignore_errors=True)
+    print(f"{len(planned.changes)} planned resources, {requests} API requests per evaluation")
+    print(f"owners + approvals, fresh process: {statistics.median(fresh):.3f} s median; "
+          f"in-process: {statistics.median(warm):.3f} s median (of {rounds})")
+    print(f"owners_overhead seconds={statistics.median(fresh):.3f} target={TARGET_SECONDS}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

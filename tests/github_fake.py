@@ -1,0 +1,148 @@
+"""A local GitHub REST API for tests: the documented shapes of pull requests, reviews and teams.
+
+Serves on 127.0.0.1 (a free port) from a thread, and stops when the test ends.
+Faults can be scripted: answer N requests with a status (500, 403 rate limit, 429)
+before answering normally.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+REPO = "loono/infrastructure"
+
+
+@dataclass
+class FakeGitHub:
+    """The state the fake API answers from."""
+
+    pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    reviews: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    commit_pulls: dict[str, list[int]] = field(default_factory=dict)
+    teams: dict[str, list[str]] = field(default_factory=dict)
+    failures: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    base_url: str = ""
+
+    def add_pull(self, number: int, author: str, head_sha: str) -> None:
+        self.pulls[number] = {"number": number, "state": "open", "user": _user(author),
+                              "head": {"sha": head_sha, "ref": "change"},
+                              "base": {"sha": "0" * 40, "ref": "main"},
+                              "url": f"{self.base_url}/repos/{REPO}/pulls/{number}",
+                              "merged": False}
+        self.reviews.setdefault(number, [])
+        self.commit_pulls.setdefault(head_sha, []).append(number)
+
+    def review(self, number: int, reviewer: str, state: str, commit_id: str) -> None:
+        items = self.reviews[number]
+        items.append({"id": len(items) + 1, "user": _user(reviewer), "state": state,
+                      "commit_id": commit_id, "submitted_at": f"2026-11-26T10:{len(items):02d}:00Z",
+                      "body": ""})
+
+    def fail_next(self, count: int, status: int, headers: dict[str, str] | None = None) -> None:
+        self.failures += [(status, headers or {})] * count
+
+
+def _user(login: str) -> dict[str, Any]:
+    return {"login": login, "id": abs(hash(login)) % 100000, "type": "User"}
+
+
+class Routes:
+    """GitHub's REST paths this fake answers, each a method returning the JSON (None: 404)."""
+
+    def __init__(self, fake: FakeGitHub) -> None:
+        self.fake = fake
+        prefix = f"/repos/{REPO}"
+        self.table = [(re.compile(pattern), handler) for pattern, handler in [
+            (rf"^{prefix}/pulls/(?P<n>\d+)$", self.pull),
+            (rf"^{prefix}/pulls/(?P<n>\d+)/reviews$", self.reviews),
+            (rf"^{prefix}/commits/(?P<sha>[0-9a-f]+)/pulls$", self.commit_pulls),
+            (r"^/orgs/(?P<org>[\w-]+)$", self.org),
+            (r"^/orgs/(?P<org>[\w-]+)/teams/(?P<slug>[\w.-]+)$", self.team),
+            (r"^/orgs/(?P<org>[\w-]+)/teams/(?P<slug>[\w.-]+)/members$", self.members),
+        ]]
+
+    def answer(self, path: str) -> Any:
+        for pattern, handler in self.table:
+            match = pattern.match(path)
+            if match:
+                return handler(match)
+        return None
+
+    def pull(self, m: re.Match[str]) -> Any:
+        return self.fake.pulls.get(int(m["n"]))
+
+    def reviews(self, m: re.Match[str]) -> Any:
+        return self.fake.reviews.get(int(m["n"]))
+
+    def commit_pulls(self, m: re.Match[str]) -> Any:
+        return [self.fake.pulls[n] for n in self.fake.commit_pulls.get(m["sha"], [])]
+
+    def org(self, m: re.Match[str]) -> Any:
+        return {"login": m["org"], "url": f"{self.fake.base_url}/orgs/{m['org']}"}
+
+    def team(self, m: re.Match[str]) -> Any:
+        if f"@{m['org']}/{m['slug']}" not in self.fake.teams:
+            return None
+        return {"slug": m["slug"], "name": m["slug"],
+                "url": f"{self.fake.base_url}/orgs/{m['org']}/teams/{m['slug']}"}
+
+    def members(self, m: re.Match[str]) -> Any:
+        logins = self.fake.teams.get(f"@{m['org']}/{m['slug']}")
+        return None if logins is None else [_user(login) for login in logins]
+
+
+def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
+    routes = Routes(fake)
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            fake.requests.append(path)
+            authorization = self.headers.get("Authorization", "")
+            if authorization not in ("token test-token", "Bearer test-token"):
+                self._send(401, {"message": "Bad credentials"})
+            elif fake.failures:
+                status, headers = fake.failures.pop(0)
+                self._send(status, {"message": "scripted failure"}, headers)
+            else:
+                body = routes.answer(path)
+                self._send(200 if body is not None else 404,
+                           body if body is not None else {"message": "Not Found"})
+
+    return Handler
+
+
+@contextmanager
+def github_server() -> Iterator[FakeGitHub]:
+    """Runs the fake API on 127.0.0.1 for the duration of a with block."""
+    fake = FakeGitHub()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    fake.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,121 @@
+"""Approvals over real HTTP, through PyGithub, from a local server with GitHub's REST shapes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from loono_infra.gates.approvals import ApprovalError, GitHubApprovals, GitHubContext
+from loono_infra.gates.owners_gate import evaluate_with_github
+from loono_infra.gates.ownership import Requirement
+from tests.github_fake import REPO, FakeGitHub, github_server
+
+HEAD = "a" * 40
+OLD = "b" * 40
+DB = Requirement(("@loono/database-owners",), ("terraform/modules/rds/main.tf",),
+                 ("module.rds.aws_db_instance.this",))
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    with github_server() as fake:
+        fake.add_pull(7, "alice", HEAD)
+        fake.teams["@loono/database-owners"] = ["dora", "dan"]
+        yield fake
+
+
+def judge(fake: FakeGitHub, requirement: Requirement = DB, **context: object) -> list[str]:
+    options = {"pull_number": 7, "retry_wait_seconds": 0.01, "attempts": 3, **context}
+    source = GitHubApprovals(GitHubContext(REPO, "test-token", fake.base_url,
+                                           **options))  # type: ignore[arg-type]
+    failures, _ = evaluate_with_github([requirement], source)
+    return [f.message for f in failures]
+
+
+def test_team_member_approval_passes(github: FakeGitHub) -> None:
+    github.review(7, "dora", "APPROVED", HEAD)
+    assert judge(github) == []
+
+
+def test_approval_by_a_non_owner_does_not_count(github: FakeGitHub) -> None:
+    github.review(7, "mallory", "APPROVED", HEAD)
+    assert judge(github) == [f"missing approval from {DB.describe()}"]
+
+
+def test_the_author_cannot_approve_their_own_change(github: FakeGitHub) -> None:
+    github.teams["@loono/database-owners"].append("alice")
+    github.review(7, "alice", "APPROVED", HEAD)
+    assert judge(github)
+
+
+def test_an_approval_of_an_older_commit_is_stale(github: FakeGitHub) -> None:
+    github.review(7, "dora", "APPROVED", OLD)
+    assert judge(github)
+
+
+def test_a_dismissed_approval_does_not_count(github: FakeGitHub) -> None:
+    github.review(7, "dora", "APPROVED", HEAD)
+    github.review(7, "dora", "DISMISSED", HEAD)
+    assert judge(github)
+
+
+def test_changes_requested_after_an_approval_withdraws_it(github: FakeGitHub) -> None:
+    github.review(7, "dora", "APPROVED", HEAD)
+    github.review(7, "dora", "CHANGES_REQUESTED", HEAD)
+    assert judge(github)
+    github.review(7, "dan", "APPROVED", HEAD)
+    assert judge(github) == []
+
+
+def test_a_comment_after_an_approval_keeps_it(github: FakeGitHub) -> None:
+    github.review(7, "dora", "APPROVED", HEAD)
+    github.review(7, "dora", "COMMENTED", HEAD)
+    assert judge(github) == []
+
+
+def test_a_user_owner_approves_directly(github: FakeGitHub) -> None:
+    github.review(7, "Carol", "APPROVED", HEAD)
+    assert judge(github, Requirement(("@carol",), ("x",), ())) == []
+
+
+def test_push_to_main_finds_the_pull_request_of_the_commit(github: FakeGitHub) -> None:
+    github.review(7, "dan", "APPROVED", HEAD)
+    assert judge(github, pull_number=None, sha=HEAD) == []
+    with pytest.raises(ApprovalError, match="no pull request"):
+        judge(github, pull_number=None, sha="c" * 40)
+
+
+def test_rate_limited_then_recovering_passes_after_retry(github: FakeGitHub) -> None:
+    github.review(7, "dora", "APPROVED", HEAD)
+    github.fail_next(1, 403, {"X-RateLimit-Remaining": "0"})
+    github.fail_next(1, 429)
+    assert judge(github) == []
+    assert github.failures == []
+
+
+def test_server_errors_beyond_the_bound_refuse_with_the_reason(github: FakeGitHub) -> None:
+    github.fail_next(5, 502)
+    with pytest.raises(ApprovalError, match="after 3 attempts: HTTP 502"):
+        judge(github)
+
+
+def test_too_few_rights_refuse_without_retrying(github: FakeGitHub) -> None:
+    github.fail_next(1, 403)
+    with pytest.raises(ApprovalError, match=r"refused .*HTTP 403"):
+        judge(github)
+
+
+def test_an_unknown_team_refuses(github: FakeGitHub) -> None:
+    github.review(7, "dora", "APPROVED", HEAD)
+    with pytest.raises(ApprovalError, match="@loono/ghosts"):
+        judge(github, Requirement(("@loono/ghosts",), ("x",), ()))
+
+
+def test_api_down_refuses(github: FakeGitHub) -> None:
+    with github_server() as gone:
+        url = gone.base_url
+    source = GitHubApprovals(GitHubContext(REPO, "test-token", url, pull_number=7,
+                                           attempts=2, retry_wait_seconds=0.01))
+    with pytest.raises(ApprovalError, match="after 2 attempts"):
+        evaluate_with_github([DB], source)

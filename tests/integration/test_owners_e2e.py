@@ -1,0 +1,104 @@
+"""The ownership gate end to end: production rehearsed on the sandbox, approvals from GitHub."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loono_infra import apply, load_settings, plan
+from loono_infra.errors import GateRefusedError, LoonoError, PlanFileError
+from loono_infra.pipeline import review_owners
+from loono_infra.sandbox.control import SandboxInfo
+from loono_infra.settings import Settings
+from tests.github_fake import REPO, FakeGitHub, github_server
+from tests.integration.conftest import project_sharing_sandbox
+
+HEAD = "c" * 40
+
+
+@pytest.fixture
+def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
+    with github_server() as fake:
+        fake.add_pull(7, "alice", HEAD)
+        fake.teams |= {"@loono/infrastructure": ["ivan"], "@loono/database-owners": ["dora"],
+                       "@loono/infrastructure-leads": ["lee"]}
+        for name, value in {"GITHUB_REPOSITORY": REPO, "GITHUB_TOKEN": "test-token",
+                            "GITHUB_API_URL": fake.base_url, "LOONO_PULL_REQUEST": "7"}.items():
+            monkeypatch.setenv(name, value)
+        yield fake
+
+
+def _production(project: Path) -> Path:
+    path = project / "environments" / "production.toml"
+    path.write_text(path.read_text().replace('key = "production/terraform.tfstate"',
+                                             'key = "owners-e2e/terraform.tfstate"'))
+    return path
+
+
+def test_rds_change_waits_for_database_owners_and_binds_to_the_plan(
+        sandbox_project: Path, sandbox: SandboxInfo, github: FakeGitHub, tmp_path: Path) -> None:
+    project = project_sharing_sandbox(tmp_path / "p", sandbox_project)
+    settings = load_settings(_production(project))
+    github.review(7, "ivan", "APPROVED", HEAD)
+
+    first = plan(settings, sandbox=True, refresh=False)
+    assert first.owners is not None and not first.owners.passed
+    missing = [f.message for f in first.owners.failures]
+    assert missing and all("@loono/database-owners" in m for m in missing), missing
+    with pytest.raises(GateRefusedError) as refused:
+        apply(first)
+    assert "@loono/database-owners" in " ".join(refused.value.details())
+
+    github.review(7, "dora", "APPROVED", HEAD)
+    approved = review_owners(settings, sandbox=True)
+    assert approved.owners is not None and approved.owners.passed, approved.owners.to_text()
+    assert approved.owners.digest == first.digest
+    assert any("approved by dora" in note for note in approved.owners.notes)
+
+    other = plan(_with_alarm(settings), sandbox=True, refresh=False)
+    assert other.digest != approved.digest
+    with pytest.raises(PlanFileError):
+        apply(approved)
+    forged = type(other)(**{**other.__dict__, "owners": approved.owners})
+    with pytest.raises(GateRefusedError, match="no ownership decision"):
+        apply(forged)
+
+    final = plan(settings, sandbox=True, refresh=False)
+    assert final.owners is not None and final.owners.passed
+    result = apply(final)
+    assert result.outputs["cluster_name"] == "loono-prod"
+
+
+def test_emergency_apply_is_audited_next_to_the_state(
+        sandbox_project: Path, sandbox: SandboxInfo, aws: Any, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("GITHUB_REPOSITORY", "GITHUB_TOKEN", "LOONO_PULL_REQUEST"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GITHUB_ACTOR", "on-call-olga")
+    project = project_sharing_sandbox(tmp_path / "p", sandbox_project)
+    settings = load_settings(_production(project))
+    planned = plan(settings, sandbox=True, refresh=False)
+    assert planned.owners is not None and not planned.owners.passed
+    with pytest.raises(LoonoError, match="written reason"):
+        apply(planned, emergency_reason="because")
+    apply(planned, emergency_reason="database is down, restoring the parameter group by hand")
+    objects = aws("s3").list_objects_v2(Bucket=settings.state.bucket,
+                                        Prefix="owners-e2e/terraform.tfstate.audit/")
+    keys = [o["Key"] for o in objects.get("Contents", [])]
+    assert len(keys) == 1 and planned.digest.removeprefix("sha256:")[:16] in keys[0]
+    record = json.loads(aws("s3").get_object(Bucket=settings.state.bucket, Key=keys[0])[
+        "Body"].read())
+    assert record["who"] == "on-call-olga" and record["digest"] == planned.digest
+    assert record["reason"].startswith("database is down") and record["missing_approvals"]
+
+
+def _with_alarm(settings: Settings) -> Settings:
+    data = settings.model_dump()
+    data["alarms"]["cpu_percent"] = 70
+    changed = Settings.model_validate(data)
+    changed._source = settings.source
+    return changed

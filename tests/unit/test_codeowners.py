@@ -1,0 +1,74 @@
+"""CODEOWNERS semantics, proven on the example file of GitHub's documentation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from loono_infra.gates.codeowners import find_codeowners, parse_codeowners
+
+# The example CODEOWNERS of GitHub's "About code owners" page (owners shortened).
+GITHUB_EXAMPLE = """\
+# This is a comment.
+*       @global-owner1 @global-owner2
+*.js    @js-owner #This is an inline comment.
+*.go docs@example.com
+*.txt @octo-org/octocats
+/build/logs/ @doctocat
+docs/*  docs@example.com
+apps/ @octocat
+/docs/ @doctocat
+/scripts/ @doctocat @octocat
+**/logs @octocat
+/apps/ @octocat
+/apps/github
+"""
+
+TABLE = [
+    ("README.md", ("@global-owner1", "@global-owner2")),
+    ("src/app.js", ("@js-owner",)),
+    ("main.go", ("docs@example.com",)),
+    ("notes/a.txt", ("@octo-org/octocats",)),
+    # /build/logs/ owns it, but the later **/logs line wins.
+    ("build/logs/today/out.log", ("@octocat",)),
+    # docs/* owns files directly in docs/ (GitHub's comment on this line) ...
+    ("docs/getting-started.md", ("@doctocat",)),
+    # ... /docs/ (a later line) owns everything below the root docs/ folder.
+    ("docs/build-app/troubleshooting.md", ("@doctocat",)),
+    ("nested/docs/getting-started.md", ("@global-owner1", "@global-owner2")),
+    ("nested/docs/deeper/file.md", ("@global-owner1", "@global-owner2")),
+    ("scripts/deploy.sh", ("@doctocat", "@octocat")),
+    ("deeply/nested/logs/x.md", ("@octocat",)),
+    ("lib/apps/file.rb", ("@octocat",)),
+    ("apps/web/file.rb", ("@octocat",)),
+    ("apps/github/file.rb", ()),
+]
+
+
+@pytest.mark.parametrize(("path", "owners"), TABLE, ids=[row[0] for row in TABLE])
+def test_githubs_documented_example(path: str, owners: tuple[str, ...]) -> None:
+    codeowners = parse_codeowners(GITHUB_EXAMPLE)
+    assert codeowners.problems == ()
+    assert codeowners.owners_of(path) == owners
+
+
+def test_invalid_lines_are_reported_with_their_numbers() -> None:
+    codeowners = parse_codeowners("* @ok\n!secret.txt @x\n[ab].md @y\n*.md not-an-owner\n"
+                                  "\\#hash.md @z\n")
+    assert [(p.line, p.reason.split(" ")[0]) for p in codeowners.problems] == [
+        (2, "negation"), (3, "character"), (4, "'not-an-owner'")]
+    assert codeowners.owners_of("#hash.md") == ("@z",)
+    assert codeowners.owners_of("secret.txt") == ("@ok",)
+
+
+def test_search_order_is_githubs(tmp_path: Path) -> None:
+    assert find_codeowners(tmp_path) is None
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "CODEOWNERS").write_text("* @a\n")
+    assert find_codeowners(tmp_path) == tmp_path / "docs" / "CODEOWNERS"
+    (tmp_path / "CODEOWNERS").write_text("* @b\n")
+    assert find_codeowners(tmp_path) == tmp_path / "CODEOWNERS"
+    (tmp_path / ".github").mkdir()
+    (tmp_path / ".github" / "CODEOWNERS").write_text("* @c\n")
+    assert find_codeowners(tmp_path) == tmp_path / ".github" / "CODEOWNERS"

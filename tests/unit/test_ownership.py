@@ -1,0 +1,122 @@
+"""Who must approve: files and planned resources mapped to owners; risky actions; local refusal."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from loono_infra.errors import LoonoError
+from loono_infra.gates.approvals import GitHubContext, PullRequestInfo, Review, effective_approvers
+from loono_infra.gates.codeowners import parse_codeowners
+from loono_infra.gates.owners_gate import owners_decision
+from loono_infra.gates.ownership import changed_files, coverage_problems, requirements
+from loono_infra.settings import load_settings
+from loono_infra.terraform.models import ResourceChange
+from tests.conftest import PROJECT_ROOT
+
+CODEOWNERS = parse_codeowners((PROJECT_ROOT / ".github" / "CODEOWNERS").read_text())
+INFRA, DB, LEADS = "@loono/infrastructure", "@loono/database-owners", "@loono/infrastructure-leads"
+
+
+def change(address: str, rtype: str, action: str) -> ResourceChange:
+    module = ".".join(address.split(".")[:2]) if address.startswith("module.") else None
+    return ResourceChange(address, module, rtype, address.rsplit(".", 1)[1], action)
+
+
+def needed(files: list[str], changes: list[ResourceChange]) -> dict[tuple[str, ...], set[str]]:
+    found = requirements(CODEOWNERS, files, changes, "terraform/modules",
+                         "environments/production.toml", [LEADS])
+    return {r.owners: set(r.files) | set(r.resources) for r in found}
+
+
+def test_module_resources_need_their_module_owners() -> None:
+    result = needed([], [change("module.rds.aws_db_instance.this", "aws_db_instance", "update"),
+                         change("module.ecs.aws_lb.this", "aws_lb", "create"),
+                         change("module.ecs.aws_ecs_service.this", "aws_ecs_service", "noop")])
+    assert result == {(DB,): {"module.rds.aws_db_instance.this"},
+                      (INFRA,): {"module.ecs.aws_lb.this"}}
+
+
+def test_a_settings_edit_that_replaces_the_database_needs_db_owners_and_leads() -> None:
+    result = needed(["environments/production.toml"],
+                    [change("module.rds.aws_db_instance.this", "aws_db_instance", "replace")])
+    assert result[(INFRA,)] == {"environments/production.toml"}
+    assert result[(DB,)] == {"module.rds.aws_db_instance.this"}
+    assert result[(LEADS,)] == {"module.rds.aws_db_instance.this"}
+
+
+def test_deleting_stateless_resources_is_not_risky() -> None:
+    result = needed([], [change("module.ecs.aws_lb.this", "aws_lb", "delete")])
+    assert (LEADS,) not in result
+
+
+def test_codeowners_must_be_valid_and_cover_terraform() -> None:
+    assert coverage_problems(CODEOWNERS, "terraform") == []
+    empty = coverage_problems(parse_codeowners(""), "terraform")
+    assert empty == ["CODEOWNERS has no ownership rules"]
+    partial = parse_codeowners("docs/ @writers\n!x @y\n")
+    problems = coverage_problems(partial, "terraform")
+    assert any("line 2" in p for p in problems)
+    assert any("terraform/ no owner" in p for p in problems)
+
+
+def test_latest_review_per_reviewer_on_the_head_counts() -> None:
+    pull = PullRequestInfo(1, "alice", "h")
+    reviews = [Review(1, "bob", "APPROVED", "h"), Review(2, "bob", "COMMENTED", "h"),
+               Review(3, "carol", "APPROVED", "old"), Review(4, "dan", "APPROVED", "h"),
+               Review(5, "dan", "CHANGES_REQUESTED", "h"), Review(6, "alice", "APPROVED", "h")]
+    assert set(effective_approvers(pull, reviews)) == {"bob"}
+
+
+def test_a_local_run_cannot_approve_itself(project_copy: Path) -> None:
+    (project_copy / ".github").mkdir()
+    (project_copy / ".github" / "CODEOWNERS").write_text(CODEOWNERS_TEXT)
+    settings = load_settings(project_copy / "environments" / "production.toml")
+    decision = owners_decision(project_copy, settings, "sha256:x",
+                               [change("module.rds.aws_db_instance.this", "aws_db_instance",
+                                       "create")], None, None)
+    assert not decision.passed
+    assert "a local run cannot approve itself" in decision.failures[0].message
+    assert DB in decision.failures[0].message
+
+
+def test_no_codeowners_file_refuses(project_copy: Path) -> None:
+    settings = load_settings(project_copy / "environments" / "production.toml")
+    decision = owners_decision(project_copy, settings, "sha256:x", [], None, None)
+    assert not decision.passed and "no CODEOWNERS" in decision.failures[0].message
+
+
+def test_git_base_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    with pytest.raises(LoonoError, match="git cannot compare"):
+        changed_files(tmp_path, "origin/nope")
+
+
+def test_changed_files_between_base_and_head(tmp_path: Path) -> None:
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c",
+                        "user.email=t@example.com", *args], check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    (tmp_path / "a.txt").write_text("a")
+    git("add", "."), git("commit", "-qm", "base")
+    git("checkout", "-qb", "change")
+    (tmp_path / "terraform").mkdir()
+    (tmp_path / "terraform" / "b.tf").write_text("b")
+    git("add", "."), git("commit", "-qm", "change")
+    assert changed_files(tmp_path, "main") == ["terraform/b.tf"]
+
+
+def test_github_context_from_actions_environment(tmp_path: Path) -> None:
+    event = tmp_path / "event.json"
+    event.write_text('{"pull_request": {"number": 42}}')
+    context = GitHubContext.from_environment({
+        "GITHUB_REPOSITORY": "loono/infra", "GITHUB_TOKEN": "t", "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_SHA": "abc", "GITHUB_API_URL": "http://127.0.0.1:1"})
+    assert context is not None and context.pull_number == 42 and context.sha == "abc"
+    assert GitHubContext.from_environment({"GITHUB_REPOSITORY": "x/y"}) is None
+
+
+CODEOWNERS_TEXT = (PROJECT_ROOT / ".github" / "CODEOWNERS").read_text()
