@@ -64,6 +64,7 @@ test: setup lint ## Every test (unit + integration) with coverage
 bench: setup ## Benchmarks: ratios against the bare tools
 	$(PY) bench/plan_overhead.py
 	$(PY) bench/gate_overhead.py
+	$(PY) bench/owners_overhead.py
 
 clean: ## Remove the work area, caches and the venv
 	-$(CLI) sandbox down 2>/dev/null

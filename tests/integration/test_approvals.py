@@ -119,3 +119,9 @@ def test_api_down_refuses(github: FakeGitHub) -> None:
                                            attempts=2, retry_wait_seconds=0.01))
     with pytest.raises(ApprovalError, match="after 2 attempts"):
         evaluate_with_github([DB], source)
+
+
+def test_a_malformed_answer_refuses(github: FakeGitHub) -> None:
+    github.reviews[7].append({"id": 99, "state": "APPROVED", "commit_id": HEAD})  # no user
+    with pytest.raises(ApprovalError, match="malformed review"):
+        judge(github)

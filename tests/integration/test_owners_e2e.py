@@ -12,10 +12,16 @@ import pytest
 from loono_infra import apply, load_settings, plan
 from loono_infra.errors import GateRefusedError, LoonoError, PlanFileError
 from loono_infra.pipeline import review_owners
-from loono_infra.sandbox.control import SandboxInfo
+from loono_infra.sandbox.control import (
+    SandboxInfo,
+    require_sandbox,
+    start_sandbox,
+    stop_sandbox,
+)
 from loono_infra.settings import Settings
+from tests.conftest import copy_project
 from tests.github_fake import REPO, FakeGitHub, github_server
-from tests.integration.conftest import project_sharing_sandbox
+from tests.integration.conftest import SANDBOX_TTL_SECONDS, project_sharing_sandbox
 
 HEAD = "c" * 40
 
@@ -32,6 +38,15 @@ def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
         yield fake
 
 
+@pytest.fixture(scope="module")
+def own_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A project with a sandbox of its own: these tests apply production's whole stack."""
+    project = copy_project(tmp_path_factory.mktemp("owners") / "project")
+    start_sandbox(project, ttl_seconds=SANDBOX_TTL_SECONDS)
+    yield project
+    stop_sandbox(project)
+
+
 def _production(project: Path) -> Path:
     path = project / "environments" / "production.toml"
     path.write_text(path.read_text().replace('key = "production/terraform.tfstate"',
@@ -40,8 +55,8 @@ def _production(project: Path) -> Path:
 
 
 def test_rds_change_waits_for_database_owners_and_binds_to_the_plan(
-        sandbox_project: Path, sandbox: SandboxInfo, github: FakeGitHub, tmp_path: Path) -> None:
-    project = project_sharing_sandbox(tmp_path / "p", sandbox_project)
+        own_sandbox: Path, github: FakeGitHub, tmp_path: Path) -> None:
+    project = project_sharing_sandbox(tmp_path / "p", own_sandbox)
     settings = load_settings(_production(project))
     github.review(7, "ivan", "APPROVED", HEAD)
 
@@ -74,23 +89,23 @@ def test_rds_change_waits_for_database_owners_and_binds_to_the_plan(
 
 
 def test_emergency_apply_is_audited_next_to_the_state(
-        sandbox_project: Path, sandbox: SandboxInfo, aws: Any, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        own_sandbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("GITHUB_REPOSITORY", "GITHUB_TOKEN", "LOONO_PULL_REQUEST"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("GITHUB_ACTOR", "on-call-olga")
-    project = project_sharing_sandbox(tmp_path / "p", sandbox_project)
+    project = project_sharing_sandbox(tmp_path / "p", own_sandbox)
     settings = load_settings(_production(project))
     planned = plan(settings, sandbox=True, refresh=False)
     assert planned.owners is not None and not planned.owners.passed
+    s3 = _s3(require_sandbox(own_sandbox))
     with pytest.raises(LoonoError, match="written reason"):
         apply(planned, emergency_reason="because")
     apply(planned, emergency_reason="database is down, restoring the parameter group by hand")
-    objects = aws("s3").list_objects_v2(Bucket=settings.state.bucket,
+    objects = s3.list_objects_v2(Bucket=settings.state.bucket,
                                         Prefix="owners-e2e/terraform.tfstate.audit/")
     keys = [o["Key"] for o in objects.get("Contents", [])]
     assert len(keys) == 1 and planned.digest.removeprefix("sha256:")[:16] in keys[0]
-    record = json.loads(aws("s3").get_object(Bucket=settings.state.bucket, Key=keys[0])[
+    record = json.loads(s3.get_object(Bucket=settings.state.bucket, Key=keys[0])[
         "Body"].read())
     assert record["who"] == "on-call-olga" and record["digest"] == planned.digest
     assert record["reason"].startswith("database is down") and record["missing_approvals"]
@@ -102,3 +117,10 @@ def _with_alarm(settings: Settings) -> Settings:
     changed = Settings.model_validate(data)
     changed._source = settings.source
     return changed
+
+
+def _s3(sandbox: SandboxInfo) -> Any:
+    import boto3
+
+    return boto3.client("s3", endpoint_url=sandbox.url, region_name="eu-central-1",
+                        aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
