@@ -19,15 +19,15 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from _scratch import scratch_project  # bench/_scratch.py, beside this script
+
 from loono_infra import load_settings, pipeline
 from loono_infra.gates.checkov import find_checkov
-from loono_infra.sandbox.control import require_sandbox, start_sandbox, stop_sandbox
+from loono_infra.sandbox.control import require_sandbox
 
-ROOT = Path(__file__).resolve().parent.parent
 TARGET_RATIO = 0.80
 CLI = [sys.executable, "-m", "loono_infra.cli", "plan", "--env", "production", "--sandbox",
        "--json"]
@@ -89,16 +89,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     rounds = max(5, parser.parse_args().rounds)
-    scratch = Path(tempfile.mkdtemp(prefix="loono-gate-bench-"))
-    project = scratch / "project"
-    for name in ("terraform", "environments", "policies"):
-        shutil.copytree(ROOT / name, project / name)
-    start_sandbox(project, ttl_seconds=1800)
-    try:
+    with scratch_project() as project:
         ratio = measure(project, rounds)
-    finally:
-        stop_sandbox(project)
-        shutil.rmtree(scratch, ignore_errors=True)
     print(f"gate_overhead ratio={ratio:.3f} target={TARGET_RATIO}")
     return 0
 

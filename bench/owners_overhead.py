@@ -14,18 +14,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from _scratch import scratch_project  # bench/_scratch.py, beside this script
 
 from loono_infra import load_settings, plan
 from loono_infra.gates.approvals import GitHubContext
 from loono_infra.gates.owners_gate import owners_decision
-from loono_infra.sandbox.control import start_sandbox, stop_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -53,12 +52,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=7)
     rounds = max(5, parser.parse_args().rounds)
-    scratch = Path(tempfile.mkdtemp(prefix="loono-owners-bench-"))
-    project = scratch / "project"
-    for name in ("terraform", "environments", "policies", ".github"):
-        shutil.copytree(ROOT / name, project / name)
-    start_sandbox(project, ttl_seconds=1800)
-    try:
+    with scratch_project() as project:
         settings = load_settings(project / "environments" / "production.toml")
         planned = plan(settings, sandbox=True, refresh=False, policy=False)
         with github_server() as fake:
@@ -80,9 +74,6 @@ def main() -> int:
                 owners_decision(project, settings, planned.digest, planned.changes, None, context)
                 warm.append(time.perf_counter() - started)
             requests = len(fake.requests) // (2 * rounds)
-    finally:
-        stop_sandbox(project)
-        shutil.rmtree(scratch, ignore_errors=True)
     print(f"{len(planned.changes)} planned resources, {requests} API requests per evaluation")
     print(f"owners + approvals, fresh process: {statistics.median(fresh):.3f} s median; "
           f"in-process: {statistics.median(warm):.3f} s median (of {rounds})")

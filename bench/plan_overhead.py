@@ -19,21 +19,19 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from _scratch import scratch_project  # bench/_scratch.py, beside this script
+
 from loono_infra import load_settings, pipeline
-from loono_infra.sandbox.control import require_sandbox, start_sandbox, stop_sandbox
+from loono_infra.sandbox.control import require_sandbox
 from loono_infra.terraform import commands
 from loono_infra.terraform.engine import BinaryEngine
-
-ROOT = Path(__file__).resolve().parent.parent
 
 TARGET_RATIO = 1.15
 CLI = [sys.executable, "-m", "loono_infra.cli"]
@@ -129,16 +127,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=7)
     rounds = max(5, parser.parse_args().rounds)
-    scratch = Path(tempfile.mkdtemp(prefix="loono-bench-"))
-    project = scratch / "project"
-    for name in ("terraform", "environments", "policies"):
-        shutil.copytree(ROOT / name, project / name)
-    start_sandbox(project, ttl_seconds=1800)
-    try:
+    with scratch_project() as project:
         ratio = measure(project, rounds)
-    finally:
-        stop_sandbox(project)
-        shutil.rmtree(scratch, ignore_errors=True)
     print(f"plan_overhead ratio={ratio:.3f} target={TARGET_RATIO}")
     return 0
 

@@ -20,13 +20,18 @@ from tests.conftest import copy_project
 SANDBOX_TTL_SECONDS = 1800
 
 
-@pytest.fixture(scope="session")
-def sandbox_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A project copy whose sandbox runs for the whole session and stops at its end."""
-    project = copy_project(tmp_path_factory.mktemp("it") / "project")
+def project_with_sandbox(folder: Path) -> Iterator[Path]:
+    """A project copy in folder whose own sandbox runs until the generator is closed."""
+    project = copy_project(folder / "project")
     start_sandbox(project, ttl_seconds=SANDBOX_TTL_SECONDS)
     yield project
     stop_sandbox(project)
+
+
+@pytest.fixture(scope="session")
+def sandbox_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A project copy whose sandbox runs for the whole session and stops at its end."""
+    yield from project_with_sandbox(tmp_path_factory.mktemp("it"))
 
 
 @pytest.fixture(scope="session")

@@ -15,13 +15,10 @@ from loono_infra.pipeline import review_owners
 from loono_infra.sandbox.control import (
     SandboxInfo,
     require_sandbox,
-    start_sandbox,
-    stop_sandbox,
 )
 from loono_infra.settings import Settings
-from tests.conftest import copy_project
 from tests.github_fake import REPO, FakeGitHub, github_server
-from tests.integration.conftest import SANDBOX_TTL_SECONDS, project_sharing_sandbox
+from tests.integration.conftest import project_sharing_sandbox, project_with_sandbox
 
 HEAD = "c" * 40
 
@@ -41,10 +38,7 @@ def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
 @pytest.fixture(scope="module")
 def own_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A project with a sandbox of its own: these tests apply production's whole stack."""
-    project = copy_project(tmp_path_factory.mktemp("owners") / "project")
-    start_sandbox(project, ttl_seconds=SANDBOX_TTL_SECONDS)
-    yield project
-    stop_sandbox(project)
+    yield from project_with_sandbox(tmp_path_factory.mktemp("owners"))
 
 
 def _production(project: Path) -> Path:

@@ -71,8 +71,6 @@ def test_latest_review_per_reviewer_on_the_head_counts() -> None:
 
 
 def test_a_local_run_cannot_approve_itself(project_copy: Path) -> None:
-    (project_copy / ".github").mkdir()
-    (project_copy / ".github" / "CODEOWNERS").write_text(CODEOWNERS_TEXT)
     settings = load_settings(project_copy / "environments" / "production.toml")
     decision = owners_decision(project_copy, settings, "sha256:x",
                                [change("module.rds.aws_db_instance.this", "aws_db_instance",
@@ -83,6 +81,7 @@ def test_a_local_run_cannot_approve_itself(project_copy: Path) -> None:
 
 
 def test_no_codeowners_file_refuses(project_copy: Path) -> None:
+    (project_copy / ".github" / "CODEOWNERS").unlink()
     settings = load_settings(project_copy / "environments" / "production.toml")
     decision = owners_decision(project_copy, settings, "sha256:x", [], None, None)
     assert not decision.passed and "no CODEOWNERS" in decision.failures[0].message
@@ -118,5 +117,3 @@ def test_github_context_from_actions_environment(tmp_path: Path) -> None:
     assert context is not None and context.pull_number == 42 and context.sha == "abc"
     assert GitHubContext.from_environment({"GITHUB_REPOSITORY": "x/y"}) is None
 
-
-CODEOWNERS_TEXT = (PROJECT_ROOT / ".github" / "CODEOWNERS").read_text()

@@ -1,0 +1,29 @@
+"""A scratch copy of the project with a sandbox of its own, for benchmarks."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from loono_infra.sandbox.control import start_sandbox, stop_sandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT_PARTS = ("terraform", "environments", "policies", ".github")
+
+
+@contextmanager
+def scratch_project() -> Iterator[Path]:
+    """Copies the project into a temporary folder, runs its sandbox, removes both after."""
+    scratch = Path(tempfile.mkdtemp(prefix="loono-bench-"))
+    project = scratch / "project"
+    for name in PROJECT_PARTS:
+        shutil.copytree(ROOT / name, project / name)
+    start_sandbox(project, ttl_seconds=1800)
+    try:
+        yield project
+    finally:
+        stop_sandbox(project)
+        shutil.rmtree(scratch, ignore_errors=True)
