@@ -32,6 +32,7 @@ from loono_infra.gates.policy import (
     check_override_resources,
     evaluate,
     load_enforcement_for,
+    normalized_plan,
     refusal,
     scan_plan,
     start_module_scan,
@@ -141,6 +142,12 @@ class Plan:
     settings_source: str | None = None
     decision: Decision | None = None
     owners: Decision | None = None
+    content_digest: str | None = None
+
+    @property
+    def approval_digest(self) -> str:
+        """What approvals bind to: the plan's content (shared by identical re-plans), else file."""
+        return self.content_digest or self.digest
 
     @property
     def plan_file(self) -> Path:
@@ -177,6 +184,7 @@ class Plan:
             mode=data.get("mode", "normal"), settings_source=data.get("settings_source"),
             decision=Decision.from_dict(data["decision"]) if data.get("decision") else None,
             owners=Decision.from_dict(data["owners"]) if data.get("owners") else None,
+            content_digest=data.get("content_digest"),
         )
 
 
@@ -296,6 +304,7 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
     sandbox_info, env = _checked_environment(target)
     with workdir_lock(target.workdir), ThreadPoolExecutor(max_workers=1) as pool:
         _prepare(target, sandbox_info, env)
+        previous = _previous_plan(target.workdir)
         (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
         inputs, module_scan = _start_policy(target, pool) if policy else (None, None)
         run = commands.plan(target.engine, target.workdir, env, options)
@@ -306,12 +315,54 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
             warnings=tuple(d.summary for d in run.warnings), engine=target.engine.name,
             mode=mode, settings_source=str(settings.source) if settings.source else None,
         )
+        content = _plan_content(target, env, result) if _needs_content(
+            settings, mode, policy) else None
+        result = replace(result, content_digest=content.digest if content else None)
         if policy:
-            decision = _policy_decision(target, env, result, inputs, module_scan)
+            decision = _policy_decision(target, result, inputs, module_scan, content)
             result = replace(result, decision=decision)
-        result = replace(result, owners=_owners_decision(target, result, None, None))
+        result = replace(result, owners=_owners_kept_or_judged(target, result, previous))
         _write_record(result)
     return result
+
+
+@dataclass(frozen=True)
+class PlanContent:
+    """The plan's `show -json` document, redacted, and the digest of its content."""
+
+    document: PlanDocument
+    redacted: str
+    digest: str
+
+
+def _needs_content(settings: Settings, mode: str, policy: bool) -> bool:
+    return mode != "destroy" and (policy or settings.ownership.required)
+
+
+def _plan_content(target: Target, env: Mapping[str, str], result: Plan) -> PlanContent:
+    """Shows the saved plan, redacts its secrets, keeps the redacted copy for the scanners."""
+    document = commands.show_plan(target.engine, target.workdir, env, PLAN_FILE)
+    password = env.get(f"TF_VAR_{PASSWORD_VARIABLE}", "")
+    text = redacted_json(document.raw, {password} if password else set())
+    write_atomically(target.workdir / REDACTED_PLAN, text)
+    return PlanContent(document, text,
+                       "sha256:" + hashlib.sha256(normalized_plan(text)).hexdigest())
+
+
+def _previous_plan(workdir: Path) -> Plan | None:
+    try:
+        return Plan.from_dict(json.loads((workdir / PLAN_RECORD).read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _owners_kept_or_judged(target: Target, result: Plan, previous: Plan | None) -> Decision:
+    """An identical re-plan keeps its approval; any other plan is judged afresh."""
+    kept = previous.owners if previous else None
+    if (kept is not None and kept.passed and previous is not None and result.content_digest
+            and previous.content_digest == result.content_digest):
+        return replace(kept, notes=(*kept.notes, "kept: an identical re-plan of the approved plan"))
+    return _owners_decision(target, result, None, None)
 
 
 def _owners_decision(target: Target, result: Plan, base: str | None,
@@ -319,14 +370,14 @@ def _owners_decision(target: Target, result: Plan, base: str | None,
     """The ownership gate's decision (report); apply enforces it where settings require it."""
     settings = target.settings
     if not settings.ownership.required:
-        return Decision(OWNERS_GATE, result.digest, settings.environment, notes=(
+        return Decision(OWNERS_GATE, result.approval_digest, settings.environment, notes=(
             "approvals are not required for this environment (settings ownership.required)",))
     try:
         github = context or GitHubContext.from_environment()
     except ApprovalError as error:
-        return Decision(OWNERS_GATE, result.digest, settings.environment,
+        return Decision(OWNERS_GATE, result.approval_digest, settings.environment,
                         failures=(Failure("gate", error.message),))
-    return owners_decision(target.project.root, settings, result.digest, result.changes,
+    return owners_decision(target.project.root, settings, result.approval_digest, result.changes,
                            base or os.environ.get("LOONO_GIT_BASE"), github)
 
 
@@ -355,25 +406,19 @@ def _start_policy(target: Target, pool: ThreadPoolExecutor,
     return inputs, start_module_scan(inputs, pool)
 
 
-def _policy_decision(target: Target, env: Mapping[str, str], result: Plan,
-                     inputs: PolicyInputs | CheckovError | None,
-                     module_scan: Future[Scan] | None) -> Decision:
+def _policy_decision(target: Target, result: Plan, inputs: PolicyInputs | CheckovError | None,
+                     module_scan: Future[Scan] | None, content: PlanContent | None) -> Decision:
     """The policy gate's decision; Checkov failing in any way is a refusal with the reason."""
     settings = target.settings
     if result.mode == "destroy":
         return Decision(GATE, result.digest, settings.environment,
                         notes=("a destroy plan creates and changes nothing: no policy applies",))
-    if not isinstance(inputs, PolicyInputs) or module_scan is None:
+    if not isinstance(inputs, PolicyInputs) or module_scan is None or content is None:
         return refusal(settings, result.digest, str(getattr(inputs, "message", "no Checkov")))
-    document = commands.show_plan(target.engine, target.workdir, env, PLAN_FILE)
-    check_override_resources(settings, {r.change.address for r in document.resources})
-    password = env.get(f"TF_VAR_{PASSWORD_VARIABLE}", "")
-    text = redacted_json(document.raw, {password} if password else set())
-    plan_json = target.workdir / REDACTED_PLAN
-    write_atomically(plan_json, text)
+    check_override_resources(settings, {r.change.address for r in content.document.resources})
     try:
         enforcement = load_enforcement_for(inputs)
-        plan_scan = scan_plan(inputs, text, plan_json)
+        plan_scan = scan_plan(inputs, content.redacted, target.workdir / REDACTED_PLAN)
         modules = module_scan.result()
     except CheckovError as error:
         return refusal(settings, result.digest, error.message)
@@ -469,8 +514,8 @@ def require_passed_decision(plan_: Plan) -> None:
 def require_owner_approval(plan_: Plan) -> None:
     """Refuses (exit 3) unless the owners of everything the plan changes approved it."""
     owners = plan_.owners
-    if owners is None or owners.digest != plan_.digest:
-        raise GateRefusedError(f"no ownership decision for {plan_.digest}: run "
+    if owners is None or owners.digest != plan_.approval_digest:
+        raise GateRefusedError(f"no ownership decision for {plan_.approval_digest}: run "
                                "`loono-infra owners` for this plan")
     if not owners.passed:
         raise GateRefusedError(f"the owners have not approved {plan_.digest}",

@@ -49,7 +49,8 @@ def _production(project: Path) -> Path:
 
 
 def test_rds_change_waits_for_database_owners_and_binds_to_the_plan(
-        own_sandbox: Path, github: FakeGitHub, tmp_path: Path) -> None:
+        own_sandbox: Path, github: FakeGitHub, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     project = project_sharing_sandbox(tmp_path / "p", own_sandbox)
     settings = load_settings(_production(project))
     github.review(7, "ivan", "APPROVED", HEAD)
@@ -65,11 +66,19 @@ def test_rds_change_waits_for_database_owners_and_binds_to_the_plan(
     github.review(7, "dora", "APPROVED", HEAD)
     approved = review_owners(settings, sandbox=True)
     assert approved.owners is not None and approved.owners.passed, approved.owners.to_text()
-    assert approved.owners.digest == first.digest
+    assert approved.owners.digest == first.approval_digest
     assert any("approved by dora" in note for note in approved.owners.notes)
 
-    other = plan(_with_alarm(settings), sandbox=True, refresh=False)
-    assert other.digest != approved.digest
+    with monkeypatch.context() as offline:
+        for name in ("GITHUB_REPOSITORY", "GITHUB_TOKEN"):
+            offline.delenv(name)
+        same = plan(settings, sandbox=True, refresh=False)
+        assert same.approval_digest == approved.approval_digest
+        assert same.owners is not None and same.owners.passed
+        assert "kept: an identical re-plan" in same.owners.notes[-1]
+        other = plan(_with_alarm(settings), sandbox=True, refresh=False)
+        assert other.approval_digest != approved.approval_digest
+        assert other.owners is not None and not other.owners.passed
     with pytest.raises(PlanFileError):
         apply(approved)
     forged = type(other)(**{**other.__dict__, "owners": approved.owners})
