@@ -31,6 +31,8 @@ def run_demo(project_dir: Path, console: Console) -> int:
         first = pipeline.plan(settings)
         console.print(f"[bold]2.[/] planned in {time.monotonic() - started:.1f} s")
         reports.print_plan(console, first)
+        if first.decision is not None:
+            console.print(first.decision.to_text().splitlines()[0], markup=False)
         started = time.monotonic()
         console.print("[bold]3.[/] applying (the RDS and ECS waiters take about a minute)")
         result = pipeline.apply(first, settings)

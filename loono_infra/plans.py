@@ -1,0 +1,122 @@
+"""A saved plan and its record: what it changes, its digests and the gates' decisions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loono_infra._files import write_atomically
+from loono_infra.errors import PlanFileError
+from loono_infra.gates.decision import Decision
+from loono_infra.terraform.args import PLAN_FILE
+from loono_infra.terraform.models import (
+    ChangeSummary,
+    OutputChange,
+    ResourceChange,
+)
+
+PLAN_RECORD = "plan.json"
+REDACTED_PLAN = "plan.redacted.json"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A saved plan: what it changes, and the digest that names exactly this plan file."""
+
+    environment: str
+    sandbox: bool
+    workdir: Path
+    digest: str
+    changes: tuple[ResourceChange, ...]
+    summary: ChangeSummary
+    outputs: tuple[OutputChange, ...]
+    drift: tuple[ResourceChange, ...] = ()
+    warnings: tuple[str, ...] = ()
+    engine: str = ""
+    mode: str = "normal"
+    settings_source: str | None = None
+    decision: Decision | None = None
+    owners: Decision | None = None
+    content_digest: str | None = None
+
+    @property
+    def approval_digest(self) -> str:
+        """What approvals bind to: the plan's content (shared by identical re-plans), else file."""
+        return self.content_digest or self.digest
+
+    @property
+    def plan_file(self) -> Path:
+        return self.workdir / PLAN_FILE
+
+    @property
+    def has_changes(self) -> bool:
+        """Whether applying would change anything."""
+        return any(change.changes_something for change in self.changes) or any(
+            output.action not in ("noop", "no-op") for output in self.outputs
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for --json and the plan record."""
+        data = asdict(self)
+        data["workdir"] = str(self.workdir)
+        data["has_changes"] = self.has_changes
+        for name, decision in (("decision", self.decision), ("owners", self.owners)):
+            if decision is not None:
+                data[name] = decision.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
+        """The inverse of to_dict."""
+        return cls(
+            environment=data["environment"], sandbox=bool(data["sandbox"]),
+            workdir=Path(data["workdir"]), digest=data["digest"],
+            changes=tuple(ResourceChange(**c) for c in data["changes"]),
+            summary=ChangeSummary(**data["summary"]),
+            outputs=tuple(OutputChange(**o) for o in data["outputs"]),
+            drift=tuple(ResourceChange(**c) for c in data.get("drift", [])),
+            warnings=tuple(data.get("warnings", [])), engine=data.get("engine", ""),
+            mode=data.get("mode", "normal"), settings_source=data.get("settings_source"),
+            decision=Decision.from_dict(data["decision"]) if data.get("decision") else None,
+            owners=Decision.from_dict(data["owners"]) if data.get("owners") else None,
+            content_digest=data.get("content_digest"),
+        )
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What an apply did."""
+
+    environment: str
+    sandbox: bool
+    digest: str
+    applied: ChangeSummary
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a plan file, as "sha256:<hex>"."""
+    try:
+        return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        raise PlanFileError(f"{path}: no saved plan; run `loono-infra plan` first") from None
+
+
+def write_record(result: Plan) -> None:
+    write_atomically(result.workdir / PLAN_RECORD, json.dumps(result.to_dict(), indent=2))
+
+
+def previous_plan(workdir: Path) -> Plan | None:
+    try:
+        return Plan.from_dict(json.loads((workdir / PLAN_RECORD).read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
