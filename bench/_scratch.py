@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -12,6 +13,16 @@ from loono_infra.sandbox.control import start_sandbox, stop_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_PARTS = ("terraform", "environments", "policies", ".github")
+
+
+MIN_ROUNDS = 5
+
+
+def rounds_argument(default: int) -> int:
+    """`--rounds N` from the command line; medians need at least MIN_ROUNDS."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=default)
+    return max(MIN_ROUNDS, parser.parse_args().rounds)
 
 
 @contextmanager

@@ -12,7 +12,6 @@ Usage: python bench/gate_overhead.py [--rounds N]
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -22,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from _scratch import scratch_project  # bench/_scratch.py, beside this script
+from _scratch import rounds_argument, scratch_project  # bench/_scratch.py, beside this script
 
 from loono_infra import load_settings, pipeline
 from loono_infra.gates.checkov import find_checkov
@@ -86,9 +85,7 @@ def measure(project: Path, rounds: int) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=5)
-    rounds = max(5, parser.parse_args().rounds)
+    rounds = rounds_argument(default=5)
     with scratch_project() as project:
         ratio = measure(project, rounds)
     print(f"gate_overhead ratio={ratio:.3f} target={TARGET_RATIO}")

@@ -12,7 +12,6 @@ Usage: python bench/owners_overhead.py [--rounds N]
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import subprocess
@@ -20,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from _scratch import scratch_project  # bench/_scratch.py, beside this script
+from _scratch import rounds_argument, scratch_project  # bench/_scratch.py, beside this script
 
 from loono_infra import load_settings, plan
 from loono_infra.gates.approvals import GitHubContext
@@ -49,9 +48,7 @@ print(time.perf_counter() - started)
 def main() -> int:
     import pickle
 
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=7)
-    rounds = max(5, parser.parse_args().rounds)
+    rounds = rounds_argument(default=7)
     with scratch_project() as project:
         settings = load_settings(project / "environments" / "production.toml")
         planned = plan(settings, sandbox=True, refresh=False, policy=False)

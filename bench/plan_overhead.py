@@ -16,7 +16,6 @@ Usage: python bench/plan_overhead.py [--rounds N]
 
 from __future__ import annotations
 
-import argparse
 import os
 import resource
 import statistics
@@ -26,7 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from _scratch import scratch_project  # bench/_scratch.py, beside this script
+from _scratch import rounds_argument, scratch_project  # bench/_scratch.py, beside this script
 
 from loono_infra import load_settings, pipeline
 from loono_infra.sandbox.control import require_sandbox
@@ -124,9 +123,7 @@ def measure(project: Path, rounds: int) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=7)
-    rounds = max(5, parser.parse_args().rounds)
+    rounds = rounds_argument(default=7)
     with scratch_project() as project:
         ratio = measure(project, rounds)
     print(f"plan_overhead ratio={ratio:.3f} target={TARGET_RATIO}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import tempfile
 import time
@@ -11,6 +12,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from loono_infra.errors import LoonoError
+
+
+def sha256_of(path: Path) -> str:
+    """The hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def write_atomically(path: Path, data: str | bytes) -> None:

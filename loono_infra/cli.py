@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -38,9 +38,6 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON documen
 DirOption = Annotated[
     Path, typer.Option("--environments-dir", help="Where the environment TOML files are.")
 ]
-
-T = TypeVar("T")
-
 
 def _console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, no_color=bool(os.environ.get("NO_COLOR")) or None,

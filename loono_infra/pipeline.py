@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
@@ -25,6 +24,8 @@ from loono_infra.plans import (
     Plan,
     file_digest,
     previous_plan,
+    read_record,
+    require_unchanged,
     write_record,
 )
 from loono_infra.settings import Settings
@@ -58,7 +59,8 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
         prepare(target, sandbox_info, env)
         previous = previous_plan(target.workdir)
         (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
-        inputs, module_scan = start_policy(target, pool) if policy else (None, None)
+        judged = policy and mode != "destroy"
+        inputs, module_scan = start_policy(target, pool) if judged else (None, None)
         run = commands.plan(target.engine, target.workdir, env, options)
         result = Plan(
             environment=settings.environment, sandbox=target.sandbox, workdir=target.workdir,
@@ -67,8 +69,7 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
             warnings=tuple(d.summary for d in run.warnings), engine=target.engine.name,
             mode=mode, settings_source=str(settings.source) if settings.source else None,
         )
-        content = plan_content(target, env, result) if needs_content(
-            settings, mode, policy) else None
+        content = plan_content(target, env) if needs_content(settings, mode, policy) else None
         result = replace(result, content_digest=content.digest if content else None)
         if policy:
             decision = policy_decision(target, result, inputs, module_scan, content)
@@ -84,8 +85,7 @@ def review_owners(settings: Settings, *, sandbox: bool | None = None, base: str 
     target = resolve_target(settings, sandbox)
     with workdir_lock(target.workdir):
         saved = load_saved_plan(settings, sandbox=sandbox)
-        if file_digest(saved.plan_file) != saved.digest:
-            raise PlanFileError(f"{saved.plan_file} changed since it was planned: plan again")
+        require_unchanged(saved)
         result = replace(saved, owners=owners_for(target, saved, base, context))
         write_record(result)
     return result
@@ -93,16 +93,7 @@ def review_owners(settings: Settings, *, sandbox: bool | None = None, base: str 
 
 def load_saved_plan(settings: Settings, *, sandbox: bool | None = None) -> Plan:
     """The last plan saved for this environment and target, checked against its file."""
-    target = resolve_target(settings, sandbox)
-    try:
-        data = json.loads((target.workdir / PLAN_RECORD).read_text(encoding="utf-8"))
-        saved = Plan.from_dict(data)
-    except FileNotFoundError:
-        raise PlanFileError(
-            f"no saved plan for {settings.environment}: run `loono-infra plan` first") from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise PlanFileError(f"{target.workdir / PLAN_RECORD}: unreadable ({exc})") from None
-    return saved
+    return read_record(resolve_target(settings, sandbox).workdir)
 
 
 def show(plan_: Plan, settings: Settings | None = None, *,
@@ -132,31 +123,24 @@ def apply(plan_: Plan, settings: Settings | None = None, *, engine: Engine | Non
     with an audit record (who, when, digest, why) written next to the state.
     """
     settings = _settings_of(plan_, settings)
-    _require_unchanged(plan_)
+    require_unchanged(plan_)
     require_passed_decision(plan_)
+    target = resolve_target(settings, plan_.sandbox, engine)
+    if target.workdir != plan_.workdir:
+        raise PlanFileError(f"the plan is for {plan_.workdir}, not {target.workdir}")
+    sandbox_info, env = checked_environment(target)
     if settings.ownership.required:
         if emergency_reason is None:
             require_owner_approval(plan_)
         else:
-            write_emergency_audit(plan_, settings, emergency_reason)
-    target = resolve_target(settings, plan_.sandbox, engine)
-    if target.workdir != plan_.workdir:
-        raise PlanFileError(f"the plan is for {plan_.workdir}, not {target.workdir}")
-    _, env = checked_environment(target)
+            write_emergency_audit(plan_, settings, emergency_reason, sandbox_info)
     with workdir_lock(target.workdir):
-        _require_unchanged(plan_)
+        require_unchanged(plan_)
         commands.apply(target.engine, target.workdir, env, PLAN_FILE)
         plan_.plan_file.unlink(missing_ok=True)
         (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
         values = commands.outputs(target.engine, target.workdir, env)
     return ApplyResult(settings.environment, plan_.sandbox, plan_.digest, plan_.summary, values)
-
-
-def _require_unchanged(plan_: Plan) -> None:
-    actual = file_digest(plan_.plan_file)
-    if actual != plan_.digest:
-        raise PlanFileError(f"{plan_.plan_file}: digest {actual} is not the planned "
-                            f"{plan_.digest}; the plan changed since it was reviewed: plan again")
 
 
 def destroy(settings: Settings, *, sandbox: bool | None = None,

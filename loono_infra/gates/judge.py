@@ -10,10 +10,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from loono_infra._files import write_atomically
-from loono_infra.errors import (
-    GateRefusedError,
-    LoonoError,
-)
+from loono_infra.errors import GateRefusedError, LoonoError
 from loono_infra.gates.approvals import ApprovalError, GitHubContext
 from loono_infra.gates.checkov import CheckovError, Scan, find_checkov
 from loono_infra.gates.decision import Decision, Failure
@@ -30,18 +27,12 @@ from loono_infra.gates.policy import (
     scan_plan,
     start_module_scan,
 )
-from loono_infra.plans import (
-    REDACTED_PLAN,
-    Plan,
-)
+from loono_infra.plans import REDACTED_PLAN, Plan
 from loono_infra.redact import redacted_json
 from loono_infra.render import PASSWORD_VARIABLE
+from loono_infra.sandbox.control import SandboxInfo
 from loono_infra.settings import Settings
-from loono_infra.targets import (
-    Target,
-    resolve_target,
-    sandbox_info,
-)
+from loono_infra.targets import Target
 from loono_infra.terraform import commands
 from loono_infra.terraform.args import PLAN_FILE
 from loono_infra.terraform.models import PlanDocument
@@ -60,7 +51,7 @@ def needs_content(settings: Settings, mode: str, policy: bool) -> bool:
     return mode != "destroy" and (policy or settings.ownership.required)
 
 
-def plan_content(target: Target, env: Mapping[str, str], result: Plan) -> PlanContent:
+def plan_content(target: Target, env: Mapping[str, str]) -> PlanContent:
     """Shows the saved plan, redacts its secrets, keeps the redacted copy for the scanners."""
     document = commands.show_plan(target.engine, target.workdir, env, PLAN_FILE)
     password = env.get(f"TF_VAR_{PASSWORD_VARIABLE}", "")
@@ -73,14 +64,14 @@ def plan_content(target: Target, env: Mapping[str, str], result: Plan) -> PlanCo
 def owners_kept_or_judged(target: Target, result: Plan, previous: Plan | None) -> Decision:
     """An identical re-plan keeps its approval; any other plan is judged afresh."""
     kept = previous.owners if previous else None
-    if (kept is not None and kept.passed and previous is not None and result.content_digest
-            and previous.content_digest == result.content_digest):
+    if (kept is not None and kept.passed and result.content_digest
+            and previous is not None and previous.content_digest == result.content_digest):
         return replace(kept, notes=(*kept.notes, "kept: an identical re-plan of the approved plan"))
     return owners_for(target, result, None, None)
 
 
 def owners_for(target: Target, result: Plan, base: str | None,
-                     context: GitHubContext | None) -> Decision:
+               context: GitHubContext | None) -> Decision:
     """The ownership gate's decision (report); apply enforces it where settings require it."""
     settings = target.settings
     if not settings.ownership.required:
@@ -96,7 +87,7 @@ def owners_for(target: Target, result: Plan, base: str | None,
 
 
 def start_policy(target: Target, pool: ThreadPoolExecutor,
-                  ) -> tuple[PolicyInputs | CheckovError, Future[Scan] | None]:
+                 ) -> tuple[PolicyInputs | CheckovError, Future[Scan] | None]:
     """Finds Checkov and starts the module scan (overlapping Terraform's plan)."""
     try:
         inputs = PolicyInputs(find_checkov(target.project.root), target.project.modules_dir,
@@ -108,7 +99,7 @@ def start_policy(target: Target, pool: ThreadPoolExecutor,
 
 
 def policy_decision(target: Target, result: Plan, inputs: PolicyInputs | CheckovError | None,
-                     module_scan: Future[Scan] | None, content: PlanContent | None) -> Decision:
+                    module_scan: Future[Scan] | None, content: PlanContent | None) -> Decision:
     """The policy gate's decision; Checkov failing in any way is a refusal with the reason."""
     settings = target.settings
     if result.mode == "destroy":
@@ -137,7 +128,7 @@ def require_passed_decision(plan_: Plan) -> None:
         raise GateRefusedError(f"the policy decision is for {decision.digest}, not {plan_.digest}")
     if not decision.passed:
         raise GateRefusedError(f"the policy gate refused {plan_.digest}",
-                          [failure.message for failure in decision.failures])
+                               [failure.message for failure in decision.failures])
 
 
 def require_owner_approval(plan_: Plan) -> None:
@@ -151,14 +142,14 @@ def require_owner_approval(plan_: Plan) -> None:
                                [failure.message for failure in owners.failures])
 
 
-def write_emergency_audit(plan_: Plan, settings: Settings, reason: str) -> None:
+def write_emergency_audit(plan_: Plan, settings: Settings, reason: str,
+                          sandbox: SandboxInfo | None) -> None:
     """The emergency path: a reason is required, and the record goes next to the state."""
     from loono_infra.audit import write_emergency_record
 
     if len(reason.strip()) < 10:
         raise LoonoError("an emergency apply needs a written reason (10 characters or more)")
-    target = resolve_target(settings, plan_.sandbox)
-    write_emergency_record(settings, plan_.digest, reason, sandbox_info(target),
+    write_emergency_record(settings, plan_.digest, reason, sandbox,
                            [f.message for f in (plan_.owners.failures if plan_.owners else ())])
 
 

@@ -60,6 +60,11 @@ def validate_args() -> list[str]:
     return ["validate", "-json", "-no-color"]
 
 
+def output_args() -> list[str]:
+    """`output -json` of the root module's outputs in state."""
+    return ["output", "-json", "-no-color"]
+
+
 def version_args() -> list[str]:
     """`version -json`."""
     return ["version", "-json"]

@@ -117,7 +117,7 @@ def validate(engine: Engine, workdir: Path, env: Mapping[str, str]) -> list[Diag
 
 def outputs(engine: Engine, workdir: Path, env: Mapping[str, str]) -> dict[str, Any]:
     """The root outputs from state (sensitive ones left out)."""
-    completed = engine.run(["output", "-json", "-no-color"], workdir, env)
+    completed = engine.run(tf_args.output_args(), workdir, env)
     if completed.returncode != 0:
         raise TerraformError("output", [], completed.stderr)
     raw = json.loads(completed.stdout or "{}")

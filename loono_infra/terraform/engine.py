@@ -20,6 +20,7 @@ from typing import Literal, Protocol
 
 from loono_infra.errors import EngineChoiceError
 from loono_infra.terraform import _embedded_worker
+from loono_infra.terraform.args import version_args
 
 ENGINE_ENV = "LOONO_TERRAFORM_ENGINE"
 BINARY_ENV = "LOONO_TERRAFORM_BINARY"
@@ -138,7 +139,7 @@ def _binary_version(binary: Path) -> str:
 
 def _ask_version(binary: Path) -> str:
     env = {"PATH": os.environ.get("PATH", ""), "CHECKPOINT_DISABLE": "1"}
-    completed = run_process([str(binary), "version", "-json"], Path.cwd(), env)
+    completed = run_process([str(binary), *version_args()], Path.cwd(), env)
     try:
         return str(json.loads(completed.stdout)["terraform_version"])
     except (ValueError, KeyError):
