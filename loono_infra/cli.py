@@ -211,6 +211,44 @@ def destroy(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption =
 
 
 @app.command()
+def deploy(env: EnvOption,
+           image: Annotated[str, typer.Option(
+               "--image", help="Local image as name:tag; the tag is pushed, the digest pinned.")],
+           build: Annotated[Path | None, typer.Option(
+               "--build", help="First build the image from this directory's Dockerfile.")]
+           = None,
+           sandbox: SandboxOption = None, as_json: JsonOption = False,
+           environments_dir: DirOption = Path("environments")) -> None:
+    """Push the image, roll the ECS service, wait for a healthy rollout and run the post-deploy
+    tests. A failure after the rollout began rolls back to the previous revision, then exits 1.
+
+    Example: loono-infra deploy --env production --image loono-backend:3f2c1ab --build ./backend
+    """
+    def body() -> int:
+        from loono_infra.deploy import DeployHooks
+        from loono_infra.deploy import deploy as run_deploy
+        from loono_infra.errors import DeployFailedError
+        from loono_infra.reports_deploy import PushBars, deploy_hooks, print_deploy
+
+        console = _console()
+        bars = PushBars(console)
+        hooks = DeployHooks() if as_json else deploy_hooks(console, bars)
+        try:
+            record = run_deploy(_settings(env, environments_dir), image, build,
+                                sandbox=sandbox, hooks=hooks)
+        except DeployFailedError as failed:
+            if as_json and failed.record_path:
+                _emit_json(json.loads(Path(failed.record_path).read_text(encoding="utf-8")))
+            raise
+        finally:
+            bars.close()
+        _emit_json(record.as_dict()) if as_json else print_deploy(console, record)
+        return EXIT_OK
+
+    _run(body)
+
+
+@app.command()
 def render(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = False,
            environments_dir: DirOption = Path("environments")) -> None:
     """Write the environment's root module (JSON) without running Terraform.

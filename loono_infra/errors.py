@@ -112,3 +112,30 @@ class GateRefusedError(LoonoError):
 
     def details(self) -> list[str]:
         return self.reasons
+
+
+class DeployError(LoonoError):
+    """A deploy could not start or could not finish; nothing half-done was left behind."""
+
+
+class DeployLockedError(DeployError):
+    """Another deploy of the same service holds the deploy lock."""
+
+
+class DeployFailedError(DeployError):
+    """The new version failed after the rollout began; the service was rolled back first.
+
+    ``failure`` tells what went wrong with the new version, ``rollback`` what the rollback did.
+    """
+
+    def __init__(self, failure: str, rollback: str, record_path: str | None = None) -> None:
+        super().__init__(f"deploy failed: {failure}")
+        self.failure = failure
+        self.rollback = rollback
+        self.record_path = record_path
+
+    def details(self) -> list[str]:
+        lines = [f"rollback: {self.rollback}"]
+        if self.record_path:
+            lines.append(f"record: {self.record_path}")
+        return lines

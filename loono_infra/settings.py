@@ -277,6 +277,56 @@ class OwnershipSettings(_Model):
                     "resources (database, image repository, log groups, state).")
 
 
+class DeploySettings(_Model):
+    """How a deploy watches its rollout and decides the new version is good."""
+
+    poll_seconds: float = Field(
+        default=5.0, ge=0.2, le=60, description="Seconds between two looks at the rollout.")
+    rollout_timeout_seconds: int = Field(
+        default=900, ge=5, le=7200,
+        description="Deadline of the rollout; past it the deploy rolls back and fails.")
+    failed_tasks_limit: int = Field(
+        default=3, ge=1, le=200,
+        description="Stopped tasks of the new revision that fail the rollout (with or "
+                    "without the circuit breaker).")
+    health_checks: int = Field(
+        default=3, ge=1, le=20,
+        description="Consecutive healthy answers of the health endpoint after the rollout.")
+    health_interval_seconds: float = Field(
+        default=10.0, ge=0.1, le=300, description="Seconds between two health checks.")
+    request_timeout_seconds: float = Field(
+        default=5.0, ge=0.1, le=120, description="Timeout of one HTTP request to the service.")
+    base_url: str | None = Field(
+        default=None,
+        description="Where the service answers (e.g. https://api.loono.ceo); default: "
+                    "http:// and the load balancer's DNS name.")
+    openapi_path: str = Field(
+        default="/v3/api-docs", description="Path of the OpenAPI document (springdoc's default).")
+    required_paths: list[str] = Field(
+        default_factory=lambda: ["/health"],
+        description="API paths the OpenAPI document must list after a deploy.")
+    lock_ttl_seconds: int = Field(
+        default=3600, ge=60, le=86400,
+        description="A deploy lock older than this is taken over (its holder died).")
+    push_attempts: int = Field(
+        default=4, ge=1, le=10, description="Attempts of a push that fails transiently.")
+
+    @field_validator("openapi_path", "required_paths")
+    @classmethod
+    def _paths(cls, value: str | list[str]) -> str | list[str]:
+        for path in [value] if isinstance(value, str) else value:
+            if not path.startswith("/"):
+                raise ValueError(f"{path!r} must start with '/'")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+
 class Settings(_Model):
     """One environment: everything needed to render its Terraform root module."""
 
@@ -297,6 +347,7 @@ class Settings(_Model):
     terraform: TerraformSettings = TerraformSettings()
     policy: PolicySettings = PolicySettings()
     ownership: OwnershipSettings = OwnershipSettings()
+    deploy: DeploySettings = DeploySettings()
 
     _source: Path | None = PrivateAttr(default=None)
 

@@ -27,6 +27,7 @@ class SandboxInfo:
     pid: int
     url: str
     started_at: float
+    registry: str | None = None
 
 
 def sandbox_dir(project_dir: Path) -> Path:
@@ -61,7 +62,8 @@ def sandbox_status(project_dir: Path) -> SandboxInfo | None:
     """The running sandbox of this project, or None."""
     try:
         raw = json.loads(_state_file(project_dir).read_text(encoding="utf-8"))
-        info = SandboxInfo(int(raw["pid"]), str(raw["url"]), float(raw["started_at"]))
+        info = SandboxInfo(int(raw["pid"]), str(raw["url"]), float(raw["started_at"]),
+                           raw.get("registry"))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if _alive(info.pid) and _answers(info.url):

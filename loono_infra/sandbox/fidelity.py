@@ -14,6 +14,11 @@ from moto.core.responses import ActionResult
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.rds.models import DBParameterGroup
 
+from loono_infra.sandbox.deployments import (
+    list_tasks_filters_by_service,
+    update_service_starts_deployment,
+)
+
 # ECS CreateService request members moto accepts but does not keep on the service.
 ECS_SERVICE_MEMBERS_KEPT = {
     "healthCheckGracePeriodSeconds": "health_check_grace_period_seconds",
@@ -75,6 +80,8 @@ def rds_parameters_report_user_source() -> None:
 FIXES: tuple[Callable[[], None], ...] = (
     ecs_service_keeps_creation_settings,
     rds_parameters_report_user_source,
+    update_service_starts_deployment,
+    list_tasks_filters_by_service,
 )
 
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import threading
 import time
 from pathlib import Path
 from types import FrameType
+from typing import Any
+
+LOG = logging.getLogger("loono_infra.sandbox")
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -25,10 +29,10 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _write_state(path: Path, url: str) -> None:
+def _write_state(path: Path, url: str, registry: str | None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    state = {"pid": os.getpid(), "url": url, "started_at": time.time()}
+    state = {"pid": os.getpid(), "url": url, "started_at": time.time(), "registry": registry}
     partial.write_text(json.dumps(state), encoding="utf-8")
     os.replace(partial, path)
 
@@ -36,12 +40,14 @@ def _write_state(path: Path, url: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Serves until the TTL passes or a signal arrives."""
     args = _parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
     from loono_infra.sandbox.fidelity import apply_fidelity_fixes
 
     apply_fidelity_fixes()
+    images = ImageSide.start(args.state_file.parent)
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
@@ -52,14 +58,69 @@ def main(argv: list[str] | None = None) -> int:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    _write_state(args.state_file, f"http://{host}:{port}")
+    _write_state(args.state_file, f"http://{host}:{port}", images.registry_address)
     try:
         stop.wait(timeout=args.ttl)
     finally:
+        images.stop()
         server.stop()
         if _owned_by_me(args.state_file):
             args.state_file.unlink(missing_ok=True)
     return 0
+
+
+class ImageSide:
+    """The registry, the load balancers and the ECS agent: what runs the service's images.
+
+    Without Docker or docker-registry the sandbox still serves every AWS API; deploys then
+    fail with the reason logged here.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.registry_address: str | None = None
+        self._agent: Any = None
+        self._balancers: Any = None
+
+    @classmethod
+    def start(cls, directory: Path) -> ImageSide:
+        side = cls(directory)
+        try:
+            side._start()
+        except Exception as error:
+            LOG.warning("sandbox runs no images: %s", error)
+        return side
+
+    def _start(self) -> None:
+        import docker
+
+        from loono_infra.sandbox.agent import EcsAgent
+        from loono_infra.sandbox.balancer import Balancers
+        from loono_infra.sandbox.containers import ContainerRunner
+        from loono_infra.sandbox.registry import start_registry
+        from loono_infra.sandbox.wiring import (
+            SANDBOX_REGISTRY_PASSWORD,
+            ecr_lives_in_registry,
+            load_balancers_are_local_proxies,
+        )
+
+        self._balancers = Balancers()
+        load_balancers_are_local_proxies(self._balancers)
+        registry = start_registry(self.directory / "registry", SANDBOX_REGISTRY_PASSWORD)
+        self.registry_address = registry.address
+        ecr_lives_in_registry(registry)
+        runner = ContainerRunner(docker.from_env(), registry, str(self.directory.resolve()))
+        self._agent = EcsAgent(runner, self._balancers)
+        self._agent.start()
+
+    def stop(self) -> None:
+        from loono_infra.sandbox.registry import stop_registry
+
+        if self._agent is not None:
+            self._agent.stop()
+        if self._balancers is not None:
+            self._balancers.close()
+        stop_registry(self.directory / "registry")
 
 
 def _owned_by_me(state_file: Path) -> bool:

@@ -1,0 +1,232 @@
+"""Deploys for real: the Docker engine, the sandbox's registry (docker-registry + htpasswd),
+its ECS agent running the tasks as containers, and the applied sandbox stack."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+from typer.testing import CliRunner
+
+from loono_infra import pipeline
+from loono_infra.deploy import DeployHooks, deploy
+from loono_infra.deploy.lock import DeployLock
+from loono_infra.errors import DeployError, DeployFailedError, DeployLockedError
+from loono_infra.sandbox.control import require_sandbox, sandbox_dir
+from loono_infra.sandbox.registry import registry_info, restart_registry
+from loono_infra.sandbox.test_backend import build_test_backend
+from loono_infra.settings import Settings, load_settings
+from tests.integration.conftest import project_with_sandbox
+
+pytestmark = pytest.mark.integration
+IMAGES = {"v1": ("healthy", "1"), "v2": ("healthy", "2"), "crash": ("crash", "3"),
+          "slow": ("slow", "4"), "unhealthy": ("unhealthy", "5"),
+          "badapi": ("invalid-api", "6"), "slower": ("slow", "7")}
+
+
+@dataclass(frozen=True)
+class Stack:
+    project: Path
+    settings: Settings
+    aws: Any
+
+    def ecs_primary(self) -> dict[str, Any]:
+        service = self.aws("ecs").describe_services(
+            cluster="loono-sbx", services=["loono-sbx"])["services"][0]
+        return next(d for d in service["deployments"] if d["status"] == "PRIMARY")
+
+    def revisions(self) -> int:
+        return len(self.aws("ecs").list_task_definitions(familyPrefix="loono-sbx")[
+            "taskDefinitionArns"])
+
+    def serves(self, path: str) -> bytes:
+        balancer = self.aws("elbv2").describe_load_balancers()["LoadBalancers"][0]
+        with urllib.request.urlopen(f"http://{balancer['DNSName']}{path}", timeout=5) as answer:
+            return bytes(answer.read())
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The sandbox stack applied on a sandbox of its own, and the test images built."""
+    import boto3
+
+    for project in project_with_sandbox(tmp_path_factory.mktemp("deploy")):
+        settings = load_settings(project / "environments" / "sandbox.toml")
+        pipeline.apply(pipeline.plan(settings), settings)
+        client = docker.from_env()
+        for tag, (mode, version) in IMAGES.items():
+            build_test_backend(client, f"loono-backend:{tag}", mode, version,
+                               slow_seconds=12 if tag == "slower" else 6)
+        url = require_sandbox(project).url
+
+        def aws(name: str, url: str = url) -> Any:
+            return boto3.client(name, endpoint_url=url, region_name="eu-central-1",
+                                aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
+
+        deploy(settings, "loono-backend:v1")
+        yield Stack(project, settings, aws)
+
+
+def test_a_healthy_image_is_pushed_pinned_by_digest_and_serves(stack: Stack) -> None:
+    record = deploy(stack.settings, "loono-backend:v2")
+    assert record.outcome == "succeeded" and record.pushed
+    assert record.digest.startswith("sha256:")
+    primary = stack.ecs_primary()
+    assert primary["taskDefinition"] == record.task_definition
+    definition = stack.aws("ecs").describe_task_definition(
+        taskDefinition=record.task_definition)["taskDefinition"]
+    assert definition["containerDefinitions"][0]["image"] == \
+        f"{record.repository}@{record.digest}"
+    assert stack.serves("/version").strip() == b"2"
+    assert record.health["passes"] == 3 and record.post_deploy["passed"]
+    saved = json.loads((Path(stack.project) / ".loono/deploys/sandbox/sandbox/latest.json")
+                       .read_text())
+    assert saved["digest"] == record.digest and saved["outcome"] == "succeeded"
+
+
+def test_an_unchanged_image_is_not_pushed_again(stack: Stack) -> None:
+    deploy(stack.settings, "loono-backend:v1")
+    again = deploy(stack.settings, "loono-backend:v1")
+    assert not again.pushed and again.layers_uploaded == 0
+    assert stack.serves("/version").strip() == b"1"
+
+
+def test_a_crash_loop_rolls_back_and_quotes_the_exit_codes(stack: Stack) -> None:
+    before = stack.ecs_primary()["taskDefinition"]
+    with pytest.raises(DeployFailedError) as failed:
+        deploy(stack.settings, "loono-backend:crash")
+    assert "exit code 3" in failed.value.failure
+    assert "Essential container in task exited" in failed.value.failure
+    assert f"back on {before.rsplit('/', 1)[-1]}" in failed.value.rollback
+    assert stack.ecs_primary()["taskDefinition"] == before
+    assert stack.serves("/version").strip() == b"1"
+
+
+def test_healthy_for_ecs_but_a_down_health_endpoint_rolls_back(stack: Stack) -> None:
+    before = stack.ecs_primary()["taskDefinition"]
+    with pytest.raises(DeployFailedError) as failed:
+        deploy(stack.settings, "loono-backend:unhealthy")
+    assert "status DOWN" in failed.value.failure
+    assert stack.ecs_primary()["taskDefinition"] == before
+    assert json.loads(stack.serves("/health"))["status"] == "UP"
+
+
+def test_an_invalid_api_document_rolls_back(stack: Stack) -> None:
+    before = stack.ecs_primary()["taskDefinition"]
+    with pytest.raises(DeployFailedError) as failed:
+        deploy(stack.settings, "loono-backend:badapi")
+    assert "not a valid OpenAPI document" in failed.value.failure
+    assert stack.ecs_primary()["taskDefinition"] == before
+
+
+def test_a_slow_start_inside_the_grace_period_succeeds(stack: Stack) -> None:
+    record = deploy(stack.settings, "loono-backend:slow")
+    assert record.outcome == "succeeded"
+    assert stack.serves("/version").strip() == b"4"
+    deploy(stack.settings, "loono-backend:v1")
+
+
+def test_a_deadline_too_short_rolls_back_with_the_reason(stack: Stack) -> None:
+    before = stack.ecs_primary()["taskDefinition"]
+    hurried = stack.settings.model_copy(update={"deploy": stack.settings.deploy.model_copy(
+        update={"rollout_timeout_seconds": 5})})
+    with pytest.raises(DeployFailedError) as failed:
+        deploy(hurried, "loono-backend:slower")
+    assert "deadline of 5 s" in failed.value.failure
+    assert stack.ecs_primary()["taskDefinition"] == before
+
+
+def test_a_second_concurrent_deploy_is_refused(stack: Stack) -> None:
+    first_done: list[Any] = []
+    rolling = threading.Event()
+    hooks = DeployHooks(step=lambda message: rolling.set() if "rolling out" in message else None)
+    worker = threading.Thread(target=lambda: first_done.append(
+        deploy(stack.settings, "loono-backend:slow", hooks=hooks)))
+    worker.start()
+    assert rolling.wait(60)
+    revisions = stack.revisions()
+    with pytest.raises(DeployLockedError, match="another deploy of this service is running"):
+        deploy(stack.settings, "loono-backend:v2")
+    assert stack.revisions() == revisions
+    worker.join(120)
+    assert first_done and first_done[0].outcome == "succeeded"
+
+
+def test_an_expired_lock_is_taken_over(stack: Stack) -> None:
+    lock = DeployLock(stack.aws("dynamodb"), stack.settings.state.lock_table,
+                      "loono-sbx/loono-sbx", 60, owner="ci-runner-that-died",
+                      clock=lambda: time.time() - 3600)
+    lock.acquire()
+    assert deploy(stack.settings, "loono-backend:v1").outcome == "succeeded"
+
+
+def test_the_registry_going_away_mid_push_leaves_nothing_half_done(stack: Stack,
+                                                                   tmp_path: Path) -> None:
+    registry_dir = sandbox_dir(stack.project) / "registry"
+    context = tmp_path / "big"
+    context.mkdir()
+    (context / "blob").write_bytes(os.urandom(64 * 2**20))
+    (context / "Dockerfile").write_text("FROM loono-backend:v1\nCOPY blob /blob\n")
+    docker.from_env().images.build(path=str(context), tag="loono-backend:big")
+    revisions = stack.revisions()
+
+    def cut(item: dict[str, Any]) -> None:
+        info = registry_info(registry_dir)
+        if item.get("status") == "Pushing" and info is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(info.pid, signal.SIGKILL)
+
+    try:
+        with pytest.raises(DeployError, match="failed after 4 attempts"):
+            deploy(stack.settings, "loono-backend:big", hooks=DeployHooks(push=cut))
+    finally:
+        restart_registry(registry_dir)
+    assert stack.revisions() == revisions
+    assert stack.serves("/version").strip() == b"1"
+
+
+def test_a_missing_image_touches_nothing(stack: Stack) -> None:
+    revisions = stack.revisions()
+    with pytest.raises(DeployError, match="does not exist locally"):
+        deploy(stack.settings, "loono-backend:never-built")
+    assert stack.revisions() == revisions
+
+
+def test_a_failing_dockerfile_touches_nothing(stack: Stack, tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text('FROM scratch\nRUN ["/gradlew", "bootJar"]\n')
+    revisions = stack.revisions()
+    with pytest.raises(DeployError, match="image build failed"):
+        deploy(stack.settings, "loono-backend:broken-build", build=tmp_path)
+    assert stack.revisions() == revisions
+
+
+def test_a_missing_service_is_named(stack: Stack) -> None:
+    elsewhere = stack.settings.model_copy(update={"name_prefix": "loono-nope"})
+    with pytest.raises(DeployError, match="ECS service loono-nope/loono-nope does not exist"):
+        deploy(elsewhere, "loono-backend:v1")
+
+
+def test_the_cli_deploys_and_prints_json(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    from loono_infra.cli import app
+
+    monkeypatch.chdir(stack.project)
+    result = CliRunner().invoke(app, ["deploy", "--env", "sandbox", "--image",
+                                      "loono-backend:v2", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["outcome"] == "succeeded"
+    failed = CliRunner().invoke(app, ["deploy", "--env", "sandbox", "--image",
+                                      "loono-backend:crash", "--json"])
+    assert failed.exit_code == 1
+    assert json.loads(failed.stdout)["outcome"] == "rolled_back"
+    assert "Traceback" not in failed.output
