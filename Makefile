@@ -13,7 +13,12 @@ SANDBOX ?=
 SANDBOX_FLAG := $(if $(SANDBOX),--sandbox,)
 NEEDS_SANDBOX := $(if $(or $(SANDBOX),$(filter sandbox,$(ENV))),yes,)
 
-.PHONY: help setup demo plan apply destroy test unit integration lint bench clean schema
+# Debian packages the sandbox's image side needs: a registry, bcrypt htpasswd, a static busybox.
+APT_PACKAGES := docker-registry apache2-utils busybox-static
+APT_STAMP := .loono/.apt-installed
+IMAGE ?=
+
+.PHONY: help setup demo plan apply deploy destroy test unit integration lint bench clean schema
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,9 +35,17 @@ $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION):
 	$(CHECKOV_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
 	touch $@
 
-setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION) ## Create .venv (loono-infra, test tools) and .venv-checkov
+$(APT_STAMP):
+	@missing=""; for p in docker-registry htpasswd busybox; do command -v $$p >/dev/null || missing=yes; done; \
+	if [ -n "$$missing" ]; then \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	fi
+	mkdir -p $(dir $@) && touch $@
 
-demo: setup ## Sandbox up, plan + apply the stack, plan again (no changes), sandbox down
+setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION) $(APT_STAMP) ## Create .venv, .venv-checkov; apt-get the registry, htpasswd, busybox
+
+demo: setup ## Sandbox up, apply the stack, deploy a healthy image, deploy a broken one (rollback)
 	$(PY) -m loono_infra.demo
 
 plan: setup ## Render, init and plan ENV (exit 2 from Terraform = changes, not an error)
@@ -41,6 +54,11 @@ plan: setup ## Render, init and plan ENV (exit 2 from Terraform = changes, not a
 
 apply: setup ## Apply the plan the last `make plan` saved for ENV
 	$(CLI) apply --env $(ENV) $(SANDBOX_FLAG)
+
+deploy: setup ## Deploy IMAGE (name:tag) to ENV: push, roll out, health + API checks, rollback on failure
+	@if [ -z "$(IMAGE)" ]; then echo "usage: make deploy ENV=sandbox IMAGE=loono-backend:<tag>"; exit 1; fi
+	@if [ -n "$(NEEDS_SANDBOX)" ]; then $(CLI) sandbox up; fi
+	$(CLI) deploy --env $(ENV) --image $(IMAGE) $(SANDBOX_FLAG)
 
 destroy: setup ## Destroy everything of ENV
 	$(CLI) destroy --env $(ENV) $(SANDBOX_FLAG) --yes
@@ -65,6 +83,7 @@ bench: setup ## Benchmarks: ratios against the bare tools
 	$(PY) bench/plan_overhead.py
 	$(PY) bench/gate_overhead.py
 	$(PY) bench/owners_overhead.py
+	$(PY) bench/rollout_detection.py
 
 clean: ## Remove the work area, caches and the venv
 	-$(CLI) sandbox down 2>/dev/null

@@ -1,8 +1,9 @@
 """`make demo`: the main job on the embedded sandbox, start to finish.
 
 Starts the sandbox, plans and applies the production-shaped stack
-(environments/sandbox.toml), prints a summary, plans again (expecting no
-changes) and stops the sandbox, also on Ctrl-C or failure.
+(environments/sandbox.toml), plans again (expecting no changes), builds the
+test backend image, deploys it (healthy), deploys a crash-looping version
+(rolled back) and stops the sandbox, also on Ctrl-C or failure.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from pathlib import Path
 from rich.console import Console
 
 from loono_infra import pipeline, reports
-from loono_infra.errors import LoonoError
+from loono_infra.errors import DeployFailedError, LoonoError
 from loono_infra.sandbox.control import start_sandbox, stop_sandbox
-from loono_infra.settings import load_settings
+from loono_infra.settings import Settings, load_settings
 
 DEMO_TTL_SECONDS = 1800
 
@@ -41,10 +42,40 @@ def run_demo(project_dir: Path, console: Console) -> int:
         second = pipeline.plan(settings)
         console.print("[bold]4.[/] planned again:")
         reports.print_plan(console, second)
-        return 1 if second.has_changes else 0
+        deployed = deploy_demo(settings, console)
+        return 1 if second.has_changes or not deployed else 0
     finally:
         stop_sandbox(project_dir)
-        console.print("[bold]5.[/] sandbox stopped")
+        console.print("[bold]7.[/] sandbox stopped")
+
+
+def deploy_demo(settings: Settings, console: Console) -> bool:
+    """Deploys a healthy test backend, then a crash-looping one; True when both went as meant."""
+    import docker
+
+    from loono_infra.deploy import deploy
+    from loono_infra.reports_deploy import PushBars, deploy_hooks, print_deploy
+    from loono_infra.sandbox.test_backend import build_test_backend
+
+    engine = docker.from_env()
+    console.print("[bold]5.[/] building the test backend (busybox httpd FROM scratch) and "
+                  "deploying it")
+    build_test_backend(engine, "loono-backend:demo-healthy", "healthy", "1")
+    build_test_backend(engine, "loono-backend:demo-crash", "crash", "2")
+    bars = PushBars(console)
+    good = deploy(settings, "loono-backend:demo-healthy", hooks=deploy_hooks(console, bars))
+    print_deploy(console, good)
+    console.print("[bold]6.[/] deploying a version that crashes at start")
+    try:
+        deploy(settings, "loono-backend:demo-crash", hooks=deploy_hooks(console, bars))
+    except DeployFailedError as failed:
+        console.print(f"    [bold red]failed[/] as it should: {failed.failure}", soft_wrap=True,
+                      highlight=False)
+        console.print(f"    [bold green]rollback[/]: {failed.rollback}", soft_wrap=True,
+                      highlight=False)
+        return True
+    console.print("[bold red]the broken version was not refused[/]")
+    return False
 
 
 def main() -> int:

@@ -3,6 +3,7 @@ its ECS agent running the tasks as containers, and the applied sandbox stack."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -11,7 +12,8 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from typer.testing import CliRunner
 from loono_infra import pipeline
 from loono_infra.deploy import DeployHooks, deploy
 from loono_infra.deploy.lock import DeployLock
+from loono_infra.deploy.push import EcrLogins, Pusher
 from loono_infra.errors import DeployError, DeployFailedError, DeployLockedError
 from loono_infra.sandbox.control import require_sandbox, sandbox_dir
 from loono_infra.sandbox.registry import registry_info, restart_registry
@@ -230,3 +233,30 @@ def test_the_cli_deploys_and_prints_json(stack: Stack, monkeypatch: pytest.Monke
     assert failed.exit_code == 1
     assert json.loads(failed.stdout)["outcome"] == "rolled_back"
     assert "Traceback" not in failed.output
+
+
+def test_an_expired_token_is_renewed_once(stack: Stack) -> None:
+    logins = EcrLogins(stack.aws("ecr"))
+    logins.seed(replace(logins.refresh(), password="token-that-expired"))
+    image = docker.from_env().images.get("loono-backend:v2")
+    repository = stack.aws("ecr").describe_repositories()["repositories"][0]["repositoryUri"]
+    pushed = Pusher(docker.from_env(), logins, attempts=1).push(image, repository, "renewed")
+    assert pushed.pushed and pushed.digest.startswith("sha256:")
+    assert logins.current().password != "token-that-expired"
+
+
+class RefusedEcr:
+    """An ECR whose tokens the registry never accepts (a role without ecr push rights)."""
+
+    def get_authorization_token(self) -> dict[str, Any]:
+        token = base64.b64encode(b"AWS:not-allowed").decode()
+        return {"authorizationData": [{"authorizationToken": token, "proxyEndpoint": "http://x",
+                                       "expiresAt": datetime.now(UTC) + timedelta(hours=1)}]}
+
+
+def test_no_permission_to_push_is_said_plainly(stack: Stack) -> None:
+    image = docker.from_env().images.get("loono-backend:v2")
+    repository = stack.aws("ecr").describe_repositories()["repositories"][0]["repositoryUri"]
+    pusher = Pusher(docker.from_env(), EcrLogins(RefusedEcr()), attempts=1)
+    with pytest.raises(DeployError, match="no permission to push"):
+        pusher.push(image, repository, "refused")

@@ -35,8 +35,12 @@ def test_sandbox_is_the_same_stack_on_the_sandbox() -> None:
     production = load_settings(PRODUCTION)
     sandbox = load_settings(PROJECT_ROOT / "environments" / "sandbox.toml")
     assert sandbox.target == "sandbox"
-    assert sandbox.service.model_dump(exclude={"environment"}) == production.service.model_dump(
-        exclude={"environment"})
+    # Same service but for the health check's timing: the sandbox probes at ALB's fastest.
+    differing = {"environment", "health_check"}
+    assert sandbox.service.model_dump(exclude=differing) == production.service.model_dump(
+        exclude=differing)
+    assert sandbox.service.health_check.path == production.service.health_check.path
+    assert sandbox.service.health_check.healthy_threshold == 3
     assert sandbox.database.engine_version == production.database.engine_version
 
 
