@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from loono_infra.errors import SandboxError
+from loono_infra.sandbox.registry import stop_registry
 
 SANDBOX_DIR = Path(".loono") / "sandbox"
 DEFAULT_TTL_SECONDS = 4 * 3600
@@ -40,6 +42,8 @@ def _state_file(project_dir: Path) -> Path:
 
 
 def _alive(pid: int) -> bool:
+    with contextlib.suppress(ChildProcessError):  # reap it if it is our exited child
+        os.waitpid(pid, os.WNOHANG)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -135,6 +139,7 @@ def stop_sandbox(project_dir: Path, wait_seconds: float = 10.0) -> bool:
         time.sleep(0.05)
     if _alive(info.pid):
         os.kill(info.pid, signal.SIGKILL)
+    stop_registry(sandbox_dir(project_dir) / "registry")  # in case the server could not
     _state_file(project_dir).unlink(missing_ok=True)
     (sandbox_dir(project_dir) / "bootstrapped.json").unlink(missing_ok=True)
     return True

@@ -60,13 +60,20 @@ def main(argv: list[str] | None = None) -> int:
     host, port = server.get_host_and_port()
     _write_state(args.state_file, f"http://{host}:{port}", images.registry_address)
     try:
-        stop.wait(timeout=args.ttl)
+        _wait_for_stop(stop, args.ttl)
     finally:
         images.stop()
         server.stop()
         if _owned_by_me(args.state_file):
             args.state_file.unlink(missing_ok=True)
     return 0
+
+
+def _wait_for_stop(stop: threading.Event, ttl: float) -> None:
+    """Waits in short steps: a signal that lands on another thread is then seen within 0.2 s."""
+    deadline = time.monotonic() + ttl
+    while not stop.wait(timeout=0.2) and time.monotonic() < deadline:
+        pass
 
 
 class ImageSide:
@@ -116,11 +123,11 @@ class ImageSide:
     def stop(self) -> None:
         from loono_infra.sandbox.registry import stop_registry
 
-        if self._agent is not None:
-            self._agent.stop()
+        stop_registry(self.directory / "registry")
         if self._balancers is not None:
             self._balancers.close()
-        stop_registry(self.directory / "registry")
+        if self._agent is not None:
+            self._agent.stop()
 
 
 def _owned_by_me(state_file: Path) -> bool:
