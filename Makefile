@@ -63,8 +63,8 @@ deploy: setup ## Deploy IMAGE (name:tag) to ENV: push, roll out, health + API ch
 destroy: setup ## Destroy everything of ENV
 	$(CLI) destroy --env $(ENV) $(SANDBOX_FLAG) --yes
 
-schema: setup ## Regenerate environments/settings.schema.json
-	$(CLI) schema --output environments/settings.schema.json
+schema: setup ## Regenerate environments/settings.schema.json and the README's settings reference
+	$(CLI) schema --output environments/settings.schema.json --readme README.md
 
 lint: setup ## ruff and mypy --strict
 	$(VENV)/bin/ruff check loono_infra tests bench policies

@@ -249,6 +249,105 @@ def deploy(env: EnvOption,
 
 
 @app.command()
+def logs(env: EnvOption,
+         since: Annotated[str, typer.Option(help="How far back: 90s, 15m, 1h, 2d.")] = "1h",
+         follow: Annotated[bool, typer.Option("--follow", "-f",
+                                              help="Keep printing new lines.")] = False,
+         filter_pattern: Annotated[str | None, typer.Option(
+             "--filter", help="CloudWatch filter pattern, e.g. ERROR.")] = None,
+         sandbox: SandboxOption = None, as_json: JsonOption = False,
+         environments_dir: DirOption = Path("environments")) -> None:
+    """Print the service's CloudWatch log lines (its log group /ecs/<name_prefix>).
+
+    Example: loono-infra logs --env production --since 1h --filter ERROR --follow
+    """
+    def body() -> int:
+        from loono_infra.operate import LogQuery, parse_since, read_logs
+
+        query = LogQuery(since=parse_since(since), filter_pattern=filter_pattern, follow=follow)
+        lines = read_logs(_settings(env, environments_dir), query, sandbox=sandbox)
+        if as_json and not follow:
+            _emit_json([line.as_dict() for line in lines])
+            return EXIT_OK
+        for line in lines:
+            if as_json:
+                sys.stdout.write(json.dumps(line.as_dict()) + "\n")
+            else:
+                _console().print(f"[dim]{line.time} {line.stream}[/] {line.message}",
+                                 soft_wrap=True, highlight=False)
+        return EXIT_OK
+
+    _run(body)
+
+
+@app.command()
+def status(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = False,
+           environments_dir: DirOption = Path("environments")) -> None:
+    """Show what the service runs: task definition, image digest, deployment state and health.
+    Exit 1 when the health endpoint does not answer healthy.
+
+    Example: loono-infra status --env production --json
+    """
+    def body() -> int:
+        from loono_infra.operate import service_status
+        from loono_infra.reports_deploy import print_status
+
+        result = service_status(_settings(env, environments_dir), sandbox=sandbox)
+        _emit_json(result.as_dict()) if as_json else print_status(_console(), result)
+        return EXIT_OK if result.healthy else EXIT_ERROR
+
+    _run(body)
+
+
+@app.command()
+def report(env: Annotated[list[str], typer.Option(
+               "--env", "-e", help="An environment to plan; repeat for several.")],
+           sandbox: SandboxOption = None, as_json: JsonOption = False,
+           comment: Annotated[bool, typer.Option(
+               "--comment/--no-comment",
+               help="Keep the pull request's one report comment up to date.")] = True,
+           environments_dir: DirOption = Path("environments")) -> None:
+    """Pull-request report: plan each environment, both gates in report mode; write the job
+    summary and step outputs, and create or edit the one PR comment. Exit 0 unless an error.
+
+    Example: loono-infra report --env production --env sandbox
+    """
+    def body() -> int:
+        from loono_infra.ci.report import pull_request_report
+
+        result = pull_request_report([_settings(name, environments_dir) for name in env],
+                                     sandbox=sandbox, comment=comment)
+        if as_json:
+            _emit_json(result.as_dict())
+        else:
+            _console().print(result.markdown, markup=False, soft_wrap=True)
+        return EXIT_OK
+
+    _run(body)
+
+
+@app.command()
+def drift(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = False,
+          environments_dir: DirOption = Path("environments")) -> None:
+    """Refresh-only plan: what changed outside Terraform. Exit 2 when something drifted (the
+    job summary names the resources), 0 when nothing did.
+
+    Example: loono-infra drift --env production
+    """
+    def body() -> int:
+        from loono_infra.ci.drift import detect_drift
+
+        result = detect_drift(_settings(env, environments_dir), sandbox=sandbox)
+        if as_json:
+            _emit_json(result.as_dict())
+        else:
+            _console().print(result.markdown, markup=False, soft_wrap=True)
+        return EXIT_CHANGES if result.drifted else EXIT_OK
+
+    _run(body)
+
+
+@app.command()
 def render(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = False,
            environments_dir: DirOption = Path("environments")) -> None:
     """Write the environment's root module (JSON) without running Terraform.
@@ -328,19 +427,26 @@ def bootstrap(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption
 
 @app.command()
 def schema(output: Annotated[Path | None, typer.Option(help="Write to this file.")] = None,
-           ) -> None:
-    """Print (or write) the JSON Schema of the environment settings files.
+           readme: Annotated[Path | None, typer.Option(
+               help="Also regenerate this README's settings reference block.")] = None,
+           as_json: JsonOption = True) -> None:
+    """Print (or write) the JSON Schema of the environment settings files (it is JSON already;
+    --json is accepted for symmetry).
 
-    Example: loono-infra schema --output environments/settings.schema.json
+    Example: loono-infra schema --output environments/settings.schema.json --readme README.md
     """
     def body() -> int:
+        from loono_infra.docs import update_readme
         from loono_infra.settings import settings_json_schema
 
-        text = json.dumps(settings_json_schema(), indent=2, sort_keys=True) + "\n"
+        document = settings_json_schema()
+        text = json.dumps(document, indent=2, sort_keys=True) + "\n"
         if output is None:
             sys.stdout.write(text)
         else:
             output.write_text(text, encoding="utf-8")
+        if readme is not None:
+            update_readme(readme, document)
         return EXIT_OK
 
     _run(body)

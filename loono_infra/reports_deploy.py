@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
 
 from loono_infra.deploy import DeployHooks, DeployRecord
+from loono_infra.operate import ServiceStatus
 
 
 class PushBars:
@@ -63,3 +64,17 @@ def print_deploy(console: Console, record: DeployRecord) -> None:
                   f"from {health.get('url')}", highlight=False)
     console.print(f"  API docs {record.post_deploy.get('openapi_url')} valid, required paths "
                   "present", highlight=False)
+
+
+def print_status(console: Console, status: ServiceStatus) -> None:
+    """The service's state in a few lines."""
+    colour = "green" if status.healthy else "red"
+    console.print(f"[bold]{status.service}[/] ({status.environment}): {status.rollout_state}, "
+                  f"{status.running}/{status.desired} running, [{colour}]{status.health}[/]",
+                  highlight=False)
+    console.print(f"  revision {status.task_definition}", highlight=False)
+    console.print(f"  image    {status.image}", highlight=False)
+    for deployment in status.deployments:
+        console.print(f"  deployment {deployment}", highlight=False)
+    for event in status.events[:3]:
+        console.print(f"  [dim]{event}[/]", highlight=False, soft_wrap=True)

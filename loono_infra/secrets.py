@@ -43,3 +43,23 @@ def database_password(settings: Settings, environ: Mapping[str, str],
         f"the database password is not set: export {name} (settings database.password_env) "
         "from your secret store before planning; it is never read from a file"
     )
+
+
+def known_secrets(settings: Settings, sandbox: bool | None = None,
+                  environ: Mapping[str, str] | None = None) -> list[str]:
+    """Secret values this environment may have (to scrub them from reports); never raises."""
+    import os
+
+    found = [value for value in [(environ or os.environ).get(settings.database.password_env)]
+             if value]
+    on_sandbox = settings.target == "sandbox" if sandbox is None else sandbox
+    if on_sandbox:
+        from loono_infra.targets import Project
+
+        path = Project.of(settings).root / ".loono" / "sandbox" / _SANDBOX_SECRETS
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+            found += [str(v) for v in stored.values()]
+        except (OSError, ValueError, LoonoError):
+            pass
+    return found

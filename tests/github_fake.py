@@ -29,7 +29,29 @@ class FakeGitHub:
     teams: dict[str, list[str]] = field(default_factory=dict)
     failures: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
+    comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    writes: list[tuple[str, str]] = field(default_factory=list)
     base_url: str = ""
+
+    def comment(self, number: int, body: str, author: str = "github-actions[bot]",
+                ) -> dict[str, Any]:
+        """Adds an issue comment in GitHub's documented shape; returns it."""
+        every = [c for items in self.comments.values() for c in items]
+        comment_id = 1000 + len(every)
+        item = {"id": comment_id, "body": body, "user": _user(author),
+                "url": f"{self.base_url}/repos/{REPO}/issues/comments/{comment_id}",
+                "html_url": f"https://github.com/{REPO}/pull/{number}#issuecomment-{comment_id}",
+                "created_at": "2026-11-26T10:00:00Z", "updated_at": "2026-11-26T10:00:00Z"}
+        self.comments.setdefault(number, []).append(item)
+        return item
+
+    def edit_comment(self, comment_id: int, body: str) -> dict[str, Any] | None:
+        for item in (c for items in self.comments.values() for c in items):
+            if item["id"] == comment_id:
+                item["body"] = body
+                item["updated_at"] = "2026-11-26T11:00:00Z"
+                return item
+        return None
 
     def add_pull(self, number: int, author: str, head_sha: str) -> None:
         self.pulls[number] = {"number": number, "state": "open", "user": _user(author),
@@ -64,6 +86,8 @@ class Routes:
             (rf"^{prefix}/pulls/(?P<n>\d+)$", self.pull),
             (rf"^{prefix}/pulls/(?P<n>\d+)/reviews$", self.reviews),
             (rf"^{prefix}/commits/(?P<sha>[0-9a-f]+)/pulls$", self.commit_pulls),
+            (rf"^{prefix}/issues/(?P<n>\d+)$", self.issue),
+            (rf"^{prefix}/issues/(?P<n>\d+)/comments$", self.issue_comments),
             (r"^/orgs/(?P<org>[\w-]+)$", self.org),
             (r"^/orgs/(?P<org>[\w-]+)/teams/(?P<slug>[\w.-]+)$", self.team),
             (r"^/orgs/(?P<org>[\w-]+)/teams/(?P<slug>[\w.-]+)/members$", self.members),
@@ -78,6 +102,17 @@ class Routes:
 
     def pull(self, m: re.Match[str]) -> Any:
         return self.fake.pulls.get(int(m["n"]))
+
+    def issue(self, m: re.Match[str]) -> Any:
+        pull = self.fake.pulls.get(int(m["n"]))
+        if pull is None:
+            return None
+        return {"number": pull["number"], "state": pull["state"], "user": pull["user"],
+                "title": "change", "pull_request": {"url": pull["url"]},
+                "url": f"{self.fake.base_url}/repos/{REPO}/issues/{pull['number']}"}
+
+    def issue_comments(self, m: re.Match[str]) -> Any:
+        return self.fake.comments.get(int(m["n"]), [])
 
     def reviews(self, m: re.Match[str]) -> Any:
         return self.fake.reviews.get(int(m["n"]))
@@ -99,38 +134,79 @@ class Routes:
         return None if logins is None else [_user(login) for login in logins]
 
 
-def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
-    routes = Routes(fake)
+_COMMENTS = re.compile(rf"^/repos/{REPO}/issues/(\d+)/comments$")
+_COMMENT = re.compile(rf"^/repos/{REPO}/issues/comments/(\d+)$")
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
+
+class _Handler(BaseHTTPRequestHandler):
+    """GET answers from Routes; POST creates and PATCH edits issue comments."""
+
+    fake: FakeGitHub
+    routes: Routes
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _start(self, method: str) -> str | None:
+        """The request's path once it is authorized (else the 401 is sent and None)."""
+        path = self.path.split("?", 1)[0]
+        self.fake.requests.append(path if method == "GET" else f"{method} {path}")
+        if self.headers.get("Authorization", "") in ("token test-token", "Bearer test-token"):
+            return path
+        self._send(401, {"message": "Bad credentials"})
+        return None
+
+    def _body(self) -> str:
+        length = int(self.headers.get("Content-Length") or 0)
+        return str(json.loads(self.rfile.read(length) or b"{}").get("body", ""))
+
+    def do_POST(self) -> None:
+        path = self._start("POST")
+        match = _COMMENTS.match(path or "")
+        if path is None:
             return
+        if match is None or int(match[1]) not in self.fake.pulls:
+            self._send(404, {"message": "Not Found"})
+            return
+        body = self._body()
+        self.fake.writes.append(("create", body))
+        self._send(201, self.fake.comment(int(match[1]), body))
 
-        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
+    def do_PATCH(self) -> None:
+        path = self._start("PATCH")
+        if path is None:
+            return
+        match = _COMMENT.match(path)
+        body = self._body()
+        edited = self.fake.edit_comment(int(match[1]), body) if match else None
+        self.fake.writes.append(("edit", body))
+        self._send(200 if edited else 404, edited or {"message": "Not Found"})
 
-        def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0]
-            fake.requests.append(path)
-            authorization = self.headers.get("Authorization", "")
-            if authorization not in ("token test-token", "Bearer test-token"):
-                self._send(401, {"message": "Bad credentials"})
-            elif fake.failures:
-                status, headers = fake.failures.pop(0)
-                self._send(status, {"message": "scripted failure"}, headers)
-            else:
-                body = routes.answer(path)
-                self._send(200 if body is not None else 404,
-                           body if body is not None else {"message": "Not Found"})
+    def do_GET(self) -> None:
+        path = self._start("GET")
+        if path is None:
+            return
+        if self.fake.failures:
+            status, headers = self.fake.failures.pop(0)
+            self._send(status, {"message": "scripted failure"}, headers)
+            return
+        body = self.routes.answer(path)
+        self._send(200 if body is not None else 404,
+                   body if body is not None else {"message": "Not Found"})
 
-    return Handler
+
+def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
+    return type("Handler", (_Handler,), {"fake": fake, "routes": Routes(fake)})
 
 
 @contextmanager

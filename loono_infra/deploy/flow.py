@@ -26,7 +26,13 @@ from loono_infra.deploy.image import (
 from loono_infra.deploy.lock import DeployLock
 from loono_infra.deploy.push import EcrLogins, PushedImage, Pusher, PushProgress
 from loono_infra.deploy.record import DeployRecord
-from loono_infra.deploy.service import EcsService, ServiceRef, events_since, task_story
+from loono_infra.deploy.service import (
+    EcsService,
+    base_url,
+    events_since,
+    service_ref,
+    task_story,
+)
 from loono_infra.deploy.taskdef import register_with_image
 from loono_infra.errors import DeployError, DeployFailedError
 from loono_infra.settings import Settings
@@ -83,8 +89,7 @@ class _Deploy:
         self.hooks = hooks
         self.timing = timing
         self.record_dir = record_dir
-        self.service = EcsService(clients.ecs, ServiceRef(settings.name_prefix,
-                                                          settings.name_prefix))
+        self.service = EcsService(clients.ecs, service_ref(settings))
         self.record = DeployRecord(settings.environment, str(self.service.ref), str(reference))
 
     def run(self, build: Path | None) -> DeployRecord:
@@ -228,16 +233,7 @@ class _Deploy:
         return str(answer["repositories"][0]["repositoryUri"])
 
     def _base_url(self) -> str:
-        if self.settings.deploy.base_url:
-            return self.settings.deploy.base_url
-        target_group = self.service.target_group_arn()
-        if target_group is None:
-            raise DeployError(f"ECS service {self.service.ref} has no load balancer: set "
-                              "deploy.base_url in the settings")
-        elbv2 = self.clients.elbv2
-        group = elbv2.describe_target_groups(TargetGroupArns=[target_group])["TargetGroups"][0]
-        balancers = elbv2.describe_load_balancers(LoadBalancerArns=group["LoadBalancerArns"][:1])
-        return f"http://{balancers['LoadBalancers'][0]['DNSName']}"
+        return base_url(self.settings, self.service, self.clients.elbv2)
 
     def _step(self, message: str) -> None:
         self.record.note(message)

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from loono_infra.deploy.acceptors import Observation, short_revision
 from loono_infra.errors import DeployError
+from loono_infra.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,24 @@ class EcsService:
     def target_group_arn(self) -> str | None:
         attachments = self.describe().get("loadBalancers") or []
         return str(attachments[0]["targetGroupArn"]) if attachments else None
+
+
+def service_ref(settings: Settings) -> ServiceRef:
+    """The environment's ECS service: cluster and service are both named name_prefix."""
+    return ServiceRef(settings.name_prefix, settings.name_prefix)
+
+
+def base_url(settings: Settings, service: EcsService, elbv2: Any) -> str:
+    """Where the service answers: deploy.base_url, else http:// and its load balancer's DNS name."""
+    if settings.deploy.base_url:
+        return settings.deploy.base_url
+    target_group = service.target_group_arn()
+    if target_group is None:
+        raise DeployError(f"ECS service {service.ref} has no load balancer: set "
+                          "deploy.base_url in the settings")
+    group = elbv2.describe_target_groups(TargetGroupArns=[target_group])["TargetGroups"][0]
+    balancers = elbv2.describe_load_balancers(LoadBalancerArns=group["LoadBalancerArns"][:1])
+    return f"http://{balancers['LoadBalancers'][0]['DNSName']}"
 
 
 def task_story(task: Mapping[str, Any]) -> str:

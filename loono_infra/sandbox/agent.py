@@ -28,6 +28,7 @@ from loono_infra.sandbox.deployments import (
     start_deployment,
 )
 from loono_infra.sandbox.health import HealthSpec, health_spec, judge_target
+from loono_infra.sandbox.logship import LogShipper, log_target
 from loono_infra.sandbox.tasks import SandboxTask, ServiceRun, utc_now
 
 LOG = logging.getLogger("loono_infra.sandbox.agent")
@@ -46,8 +47,10 @@ class EcsAgent:
     """Plays the ECS scheduler and agent for the sandbox's services."""
 
     def __init__(self, runner: ContainerRunner, balancers: Balancers, tick_seconds: float = 0.25,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 logs: LogShipper | None = None) -> None:
         self._runner = runner
+        self._logs = logs
         self._balancers = balancers
         self._tick_seconds = tick_seconds
         self._clock = clock
@@ -94,6 +97,7 @@ class EcsAgent:
         for task in run.live_tasks():
             if task._docker_id is None:
                 continue
+            self._ship_logs(service, task)
             state = self._runner.state(task._docker_id)
             if not state.running:
                 self._stop_task(service, run, task, "Essential container in task exited",
@@ -104,6 +108,10 @@ class EcsAgent:
                 add_event(service, f"(task {task.id}) failed ELB health checks in "
                                    f"(target-group {spec.target_group_arn}).")
                 self._stop_task(service, run, task, reason, "ServiceSchedulerInitiated", None)
+
+    def _ship_logs(self, service: Any, task: SandboxTask) -> None:
+        if self._logs is not None and task._log_target is not None:
+            self._logs.ship(task, service._account_id, service.region_name, task._log_target)
 
     def _stop_task(self, service: Any, run: ServiceRun, task: SandboxTask, reason: str,
                    code: str, exit_code: int | None) -> None:
@@ -139,6 +147,7 @@ class EcsAgent:
                            deployment["id"], (container["name"], container["image"]))
         backend.tasks.setdefault(service.cluster_name, {})[task.task_arn] = task
         run.tasks.append(task)
+        task._log_target = log_target(container, task)
         add_event(service, f"has started 1 tasks: (task {task.id}).")
         try:
             task.container.image_digest = self._runner.pull(container["image"])

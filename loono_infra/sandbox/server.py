@@ -104,6 +104,7 @@ class ImageSide:
         from loono_infra.sandbox.agent import EcsAgent
         from loono_infra.sandbox.balancer import Balancers
         from loono_infra.sandbox.containers import ContainerRunner
+        from loono_infra.sandbox.logship import LogShipper
         from loono_infra.sandbox.registry import start_registry
         from loono_infra.sandbox.wiring import (
             SANDBOX_REGISTRY_PASSWORD,
@@ -116,8 +117,9 @@ class ImageSide:
         registry = start_registry(self.directory / "registry", SANDBOX_REGISTRY_PASSWORD)
         self.registry_address = registry.address
         ecr_lives_in_registry(registry)
-        runner = ContainerRunner(docker.from_env(), registry, str(self.directory.resolve()))
-        self._agent = EcsAgent(runner, self._balancers)
+        engine = docker.from_env()
+        runner = ContainerRunner(engine, registry, str(self.directory.resolve()))
+        self._agent = EcsAgent(runner, self._balancers, logs=LogShipper(engine))
         self._agent.start()
 
     def stop(self) -> None:

@@ -73,6 +73,7 @@ class SandboxTask:
         self._host_port: int | None = None
         self._started_monotonic = 0.0
         self._probe = TaskProbe()
+        self._log_target: tuple[str, str] | None = None
 
     @property
     def container(self) -> SandboxContainer:

@@ -26,6 +26,7 @@ from loono_infra.deploy import DeployHooks, deploy
 from loono_infra.deploy.lock import DeployLock
 from loono_infra.deploy.push import EcrLogins, Pusher
 from loono_infra.errors import DeployError, DeployFailedError, DeployLockedError
+from loono_infra.operate import LogQuery, read_logs, service_status
 from loono_infra.sandbox.control import require_sandbox, sandbox_dir
 from loono_infra.sandbox.registry import registry_info, restart_registry
 from loono_infra.sandbox.test_backend import build_test_backend
@@ -260,3 +261,40 @@ def test_no_permission_to_push_is_said_plainly(stack: Stack) -> None:
     pusher = Pusher(docker.from_env(), EcrLogins(RefusedEcr()), attempts=1)
     with pytest.raises(DeployError, match="no permission to push"):
         pusher.push(image, repository, "refused")
+
+
+def test_status_names_the_revision_digest_and_health(stack: Stack) -> None:
+    record = deploy(stack.settings, "loono-backend:v1")
+    status = service_status(stack.settings)
+    assert status.task_definition == record.task_definition
+    assert status.digest == record.digest and status.image.endswith(record.digest)
+    assert (status.rollout_state, status.running, status.desired) == ("COMPLETED", 1, 1)
+    assert status.healthy and status.health_url and status.health_url.endswith("/health")
+
+
+def test_logs_read_what_the_containers_printed(stack: Stack,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = list(read_logs(stack.settings, LogQuery(since=timedelta(hours=1))))
+    assert any("serving on 8080" in line.message for line in lines)
+    assert all(line.stream.startswith("backend/backend/") for line in lines)
+    crashed = list(read_logs(stack.settings, LogQuery(filter_pattern="database")))
+    assert crashed and all("database" in line.message for line in crashed)
+    from loono_infra.cli import app
+
+    monkeypatch.chdir(stack.project)
+    result = CliRunner().invoke(app, ["logs", "--env", "sandbox", "--since", "1h",
+                                      "--filter", "serving", "--json"])
+    assert result.exit_code == 0, result.output
+    assert all("serving" in item["message"] for item in json.loads(result.stdout))
+    bad = CliRunner().invoke(app, ["logs", "--env", "sandbox", "--since", "yesterday"])
+    assert bad.exit_code == 1 and "--since 'yesterday'" in bad.output
+    assert "Traceback" not in bad.output
+
+
+def test_status_json_and_exit_code(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    from loono_infra.cli import app
+
+    monkeypatch.chdir(stack.project)
+    result = CliRunner().invoke(app, ["status", "--env", "sandbox", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["healthy"] is True

@@ -51,7 +51,8 @@ def test_plan_apply_replan_destroy(sandbox_project: Path, sandbox: SandboxInfo, 
     assert result.outputs["cluster_name"] == "loono-sbx"
     service = aws("ecs").describe_services(cluster="loono-sbx", services=["loono-sbx"])[
         "services"][0]
-    assert service["healthCheckGracePeriodSeconds"] == 60
+    assert service["healthCheckGracePeriodSeconds"] == \
+        settings.service.health_check.grace_period_seconds
     assert service["deploymentConfiguration"]["deploymentCircuitBreaker"] == {
         "enable": True, "rollback": True}
     assert aws("rds").describe_db_instances()["DBInstances"][0]["AllocatedStorage"] == 20

@@ -1,0 +1,1 @@
+"""GitHub Actions glue: the run's files (event, outputs, job summary), the PR report, drift."""

@@ -1,0 +1,130 @@
+"""The CLI as the workflows call it: realistic pull_request and push payloads, GITHUB_OUTPUT and
+GITHUB_STEP_SUMMARY files, the local GitHub API server and a sandbox of its own."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from typer.testing import CliRunner
+
+from loono_infra.ci.actions import read_outputs
+from loono_infra.cli import app
+from loono_infra.sandbox.control import require_sandbox
+from tests.github_fake import REPO, FakeGitHub, github_server
+from tests.integration.conftest import project_with_sandbox
+
+pytestmark = pytest.mark.integration
+HEAD = "3f2c1ab" + "0" * 33
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def delivery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    yield from project_with_sandbox(tmp_path_factory.mktemp("delivery"))
+
+
+def in_actions(monkeypatch: pytest.MonkeyPatch, folder: Path, fake: FakeGitHub,
+               event_name: str, event: dict[str, Any]) -> tuple[Path, Path]:
+    """Sets the variables GitHub Actions sets for a step; returns (outputs, summary) files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "event.json").write_text(json.dumps(event), encoding="utf-8")
+    outputs, summary = folder / "output", folder / "summary.md"
+    for name, value in {
+            "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": event_name,
+            "GITHUB_EVENT_PATH": str(folder / "event.json"), "GITHUB_OUTPUT": str(outputs),
+            "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_REPOSITORY": REPO,
+            "GITHUB_TOKEN": "test-token", "GITHUB_API_URL": fake.base_url, "GITHUB_SHA": HEAD,
+            "GITHUB_SERVER_URL": "https://github.com", "GITHUB_RUN_ID": "4242"}.items():
+        monkeypatch.setenv(name, value)
+    return outputs, summary
+
+
+def pull_request_event(number: int) -> dict[str, Any]:
+    return {"action": "synchronize", "number": number,
+            "pull_request": {"number": number, "state": "open",
+                             "head": {"sha": HEAD, "ref": "change"},
+                             "base": {"sha": "0" * 40, "ref": "main"}},
+            "repository": {"full_name": REPO}}
+
+
+def push_event() -> dict[str, Any]:
+    return {"ref": "refs/heads/main", "before": "0" * 40, "after": HEAD,
+            "head_commit": {"id": HEAD, "message": "Merge pull request #7"},
+            "repository": {"full_name": REPO}}
+
+
+def invoke_json(*arguments: str, codes: tuple[int, ...] = (0,)) -> Any:
+    result = runner.invoke(app, [*arguments, "--json"])
+    assert result.exit_code in codes, result.output
+    return json.loads(result.stdout)
+
+
+def test_pull_request_report_keeps_one_comment_then_push_applies(
+        delivery: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(delivery)
+    with github_server() as fake:
+        fake.add_pull(7, "alice", HEAD)
+        outputs, summary = in_actions(monkeypatch, tmp_path / "pr", fake, "pull_request",
+                                      pull_request_event(7))
+        first = invoke_json("report", "--env", "sandbox")
+        second = invoke_json("report", "--env", "sandbox")
+        assert (first["comment"], second["comment"]) == ("created", "edited")
+        assert [kind for kind, _ in fake.writes] == ["create", "edit"]
+        assert len(fake.comments[7]) == 1
+        body = fake.comments[7][0]["body"]
+        assert body.startswith("<!-- loono-infra:plan-report -->") and "| sandbox |" in body
+        assert summary.read_text().count("## Terraform plan") == 2
+        written = read_outputs(outputs)
+        digest = json.loads(written["digests"])["sandbox"]
+        assert digest == second["environments"]["sandbox"]["digest"]
+        assert written["has_changes"] == "true" and written["ready"] == "true"
+        secret = json.loads((delivery / ".loono/sandbox/secrets.json").read_text())["sandbox"]
+        assert secret not in body and secret not in summary.read_text()
+
+        in_actions(monkeypatch, tmp_path / "push", fake, "push", push_event())
+        planned = invoke_json("plan", "--env", "sandbox", codes=(2,))
+        applied = invoke_json("apply", "--env", "sandbox")
+        assert applied["digest"] == planned["digest"]
+        assert applied["applied"]["add"] == planned["summary"]["add"] > 40
+
+
+def test_drift_is_nothing_after_apply_then_names_an_outside_change(
+        delivery: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(delivery)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
+    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "output"))
+    clean = invoke_json("drift", "--env", "sandbox")
+    assert clean["drifted"] == [], clean
+    logs = boto3.client("logs", endpoint_url=require_sandbox(delivery).url,
+                        region_name="eu-central-1", aws_access_key_id="sandbox",
+                        aws_secret_access_key="sandbox")
+    logs.put_retention_policy(logGroupName="/ecs/loono-sbx", retentionInDays=30)
+    drifted = invoke_json("drift", "--env", "sandbox", codes=(2,))
+    assert [(d["address"], d["attributes"]) for d in drifted["drifted"]] == [
+        ("module.cloudwatch.aws_cloudwatch_log_group.service", ["retention_in_days"])]
+    assert "retention_in_days" in (tmp_path / "summary.md").read_text()
+    assert read_outputs(tmp_path / "output")["drifted"] == "true"
+
+
+@pytest.mark.parametrize("arguments", [
+    ("render", "--env", "sandbox"),
+    ("validate", "--env", "sandbox"),
+    ("policy", "--env", "sandbox"),
+    ("owners", "--env", "sandbox"),
+    ("schema",),
+    ("sandbox", "status"),
+    ("status", "--env", "sandbox"),
+    ("logs", "--env", "sandbox", "--since", "2h"),
+])
+def test_every_command_prints_json_a_machine_can_read(
+        delivery: Path, arguments: tuple[str, ...], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(delivery)
+    for name in ("GITHUB_EVENT_PATH", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
+        monkeypatch.delenv(name, raising=False)
+    document = invoke_json(*arguments, codes=(0, 1, 2, 3))
+    assert isinstance(document, dict | list)
