@@ -117,6 +117,8 @@ def test_drift_is_nothing_after_apply_then_names_an_outside_change(
     ("policy", "--env", "sandbox"),
     ("owners", "--env", "sandbox"),
     ("schema",),
+    ("bootstrap", "--env", "sandbox"),
+    ("sandbox", "up"),
     ("sandbox", "status"),
     ("status", "--env", "sandbox"),
     ("logs", "--env", "sandbox", "--since", "2h"),
@@ -128,3 +130,13 @@ def test_every_command_prints_json_a_machine_can_read(
         monkeypatch.delenv(name, raising=False)
     document = invoke_json(*arguments, codes=(0, 1, 2, 3))
     assert isinstance(document, dict | list)
+
+
+def test_destroy_and_sandbox_down_print_json_too(delivery: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(delivery)
+    for name in ("GITHUB_EVENT_PATH", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
+        monkeypatch.delenv(name, raising=False)
+    destroyed = invoke_json("destroy", "--env", "sandbox", "--yes")
+    assert destroyed["applied"]["destroy"] > 40
+    assert invoke_json("sandbox", "down") == {"stopped": True}

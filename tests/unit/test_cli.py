@@ -81,3 +81,16 @@ def test_committed_schema_is_current() -> None:
     assert committed == settings_json_schema(), "run `make schema`"
     result = runner.invoke(app, ["schema"])
     assert json.loads(result.output) == committed
+
+
+COMMANDS = ["plan", "policy", "apply", "owners", "destroy", "deploy", "logs", "status", "report",
+            "drift", "render", "validate", "bootstrap", "schema", "sandbox up", "sandbox down",
+            "sandbox status"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example_and_json(command: str) -> None:
+    result = runner.invoke(app, [*command.split(), "--help"], env={"NO_COLOR": "1"})
+    assert result.exit_code == 0
+    assert "Example: loono-infra " in result.output
+    assert "--json" in result.output
