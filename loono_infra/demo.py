@@ -54,6 +54,7 @@ def deploy_demo(settings: Settings, console: Console) -> bool:
     import docker
 
     from loono_infra.deploy import deploy
+    from loono_infra.operate import service_status
     from loono_infra.reports_deploy import PushBars, deploy_hooks, print_deploy
     from loono_infra.sandbox.test_backend import build_test_backend
 
@@ -73,7 +74,10 @@ def deploy_demo(settings: Settings, console: Console) -> bool:
                       highlight=False)
         console.print(f"    [bold green]rollback[/]: {failed.rollback}", soft_wrap=True,
                       highlight=False)
-        return True
+        status = service_status(settings)
+        console.print(f"    now serving {status.task_definition.rsplit('/', 1)[-1]} "
+                      f"({status.digest}): {status.health}", highlight=False)
+        return status.healthy and status.digest == good.digest
     console.print("[bold red]the broken version was not refused[/]")
     return False
 
