@@ -26,10 +26,16 @@ def test_broken_module_names_the_file(sandbox_project: Path, sandbox: SandboxInf
     shutil.copyfile(sandbox_project / state, broken / state)
     main = broken / "terraform" / "modules" / "ecr" / "main.tf"
     main.write_text(main.read_text().replace("scan_on_push = true", "scan_on_push = nope.x"))
-    settings = load_settings(broken / "environments" / "sandbox.toml")
+    # A state of its own: the failing plan must not share a lock with the lifecycle test.
+    toml = broken / "environments" / "sandbox.toml"
+    toml.write_text(toml.read_text().replace('key = "sandbox/terraform.tfstate"',
+                                             'key = "faults/terraform.tfstate"'))
+    settings = load_settings(toml)
     with pytest.raises(TerraformError) as caught:
         plan(settings)
-    assert any(d.filename and "ecr/main.tf" in d.filename for d in caught.value.diagnostics)
+    diagnostics = caught.value.diagnostics
+    assert any(d.filename and "ecr/main.tf" in d.filename for d in diagnostics), \
+        [f"{d.summary}: {d.detail}" for d in diagnostics]
 
 
 def test_a_changed_plan_file_is_not_applied(sandbox_project: Path, sandbox: SandboxInfo) -> None:
