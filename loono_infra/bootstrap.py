@@ -25,9 +25,10 @@ class BootstrapReport:
         return {"created": self.created, "existing": self.existing}
 
 
-def aws_clients(region: str, endpoint_url: str | None,
-                credentials: dict[str, str] | None) -> tuple[S3Client, DynamoDBClient]:
-    """S3 and DynamoDB clients for real AWS (endpoint None) or the sandbox."""
+def aws_client(service: str, region: str, endpoint_url: str | None,
+               credentials: dict[str, str] | None) -> Any:
+    """A boto3 client for real AWS (endpoint None) or the sandbox, from a session of its own
+    (boto3's default session is not safe to share between threads)."""
     import boto3
 
     options: dict[str, Any] = {"region_name": region}
@@ -36,7 +37,14 @@ def aws_clients(region: str, endpoint_url: str | None,
     if credentials:
         options["aws_access_key_id"] = credentials["AWS_ACCESS_KEY_ID"]
         options["aws_secret_access_key"] = credentials["AWS_SECRET_ACCESS_KEY"]
-    return boto3.client("s3", **options), boto3.client("dynamodb", **options)
+    return boto3.session.Session().client(service, **options)  # type: ignore[call-overload]
+
+
+def aws_clients(region: str, endpoint_url: str | None,
+                credentials: dict[str, str] | None) -> tuple[S3Client, DynamoDBClient]:
+    """S3 and DynamoDB clients for real AWS (endpoint None) or the sandbox."""
+    return (aws_client("s3", region, endpoint_url, credentials),
+            aws_client("dynamodb", region, endpoint_url, credentials))
 
 
 def _bucket_exists(s3: S3Client, bucket: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,8 +13,9 @@ from botocore.exceptions import ClientError
 
 from loono_infra.deploy.acceptors import Observation
 from loono_infra.deploy.checks import health_verdict, http_fetch
-from loono_infra.deploy.clients import DeployClients
-from loono_infra.deploy.service import EcsService, base_url, service_ref
+from loono_infra.deploy.clients import DeployClients, target_clients
+from loono_infra.deploy.service import EcsService, base_url, running_revision, service_ref
+from loono_infra.deploy.taskdef import image_of
 from loono_infra.errors import DeployError, LoonoError
 from loono_infra.settings import Settings
 from loono_infra.targets import resolve_target
@@ -107,19 +108,7 @@ def _page_through(logs: Any, group: str, start: int,
 
 
 def _logs_client(settings: Settings, sandbox: bool | None) -> Any:
-    import boto3
-
-    from loono_infra.sandbox.control import SANDBOX_REGION_CREDENTIALS
-    from loono_infra.targets import sandbox_info
-
-    target = resolve_target(settings, sandbox)
-    options: dict[str, Any] = {"region_name": settings.region}
-    info = sandbox_info(target)
-    if info is not None:
-        options |= {"endpoint_url": info.url,
-                    "aws_access_key_id": SANDBOX_REGION_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                    "aws_secret_access_key": SANDBOX_REGION_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
-    return boto3.client("logs", **options)
+    return target_clients(resolve_target(settings, sandbox), "logs")[0]
 
 
 @dataclass(frozen=True)
@@ -154,9 +143,9 @@ def service_status(settings: Settings, sandbox: bool | None = None,
     service = EcsService(clients.ecs, service_ref(settings))
     seen = Observation(service.describe())
     primary = seen.primary or {}
-    revision = str(primary.get("taskDefinition") or seen.service.get("taskDefinition", ""))
-    image = _image_of(clients.ecs, revision, settings.service.container_name)
-    url, health = _health(settings, service, clients)
+    revision = running_revision(seen.service)
+    image = image_of(clients.ecs, revision, settings.service.container_name) if revision else ""
+    url, health = _health(settings, seen.service, clients)
     return ServiceStatus(
         environment=settings.environment, service=str(service.ref), task_definition=revision,
         image=image, digest=image.split("@", 1)[1] if "@" in image else None,
@@ -166,20 +155,10 @@ def service_status(settings: Settings, sandbox: bool | None = None,
         events=[str(e.get("message", "")) for e in (seen.service.get("events") or [])[:5]])
 
 
-def _image_of(ecs: Any, revision: str, container_name: str) -> str:
-    if not revision:
-        return ""
-    definition = ecs.describe_task_definition(taskDefinition=revision)["taskDefinition"]
-    for container in definition.get("containerDefinitions", []):
-        if container.get("name") == container_name:
-            return str(container.get("image", ""))
-    return ""
-
-
-def _health(settings: Settings, service: EcsService,
+def _health(settings: Settings, described: Mapping[str, Any],
             clients: DeployClients) -> tuple[str | None, str]:
     try:
-        url = base_url(settings, service, clients.elbv2) + settings.service.health_check.path
+        url = base_url(settings, described, clients.elbv2) + settings.service.health_check.path
     except DeployError as error:
         return None, f"unknown ({error.message})"
     verdict = health_verdict(http_fetch(settings.deploy.request_timeout_seconds)(url))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 from collections.abc import Mapping
@@ -18,14 +19,19 @@ def _sandbox_password(sandbox_dir: Path, environment: str) -> str:
     """A random password kept (0600) for the sandbox, stable so re-plans show no change."""
     path = sandbox_dir / _SANDBOX_SECRETS
     with exclusive_lock(sandbox_dir / ".secrets.lock", 30, str(path)):
-        try:
-            stored: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            stored = {}
+        stored = _stored_passwords(path)
         if environment not in stored:
             stored[environment] = secrets.token_urlsafe(24)
             write_atomically(path, json.dumps(stored))  # mkstemp files are 0600
     return stored[environment]
+
+
+def _stored_passwords(path: Path) -> dict[str, str]:
+    """The sandbox's kept passwords by environment (none when the file is missing or bad)."""
+    try:
+        return {str(k): str(v) for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
+    except (OSError, ValueError, AttributeError):
+        return {}
 
 
 def database_password(settings: Settings, environ: Mapping[str, str],
@@ -56,10 +62,7 @@ def known_secrets(settings: Settings, sandbox: bool | None = None,
     if on_sandbox:
         from loono_infra.targets import Project
 
-        path = Project.of(settings).root / ".loono" / "sandbox" / _SANDBOX_SECRETS
-        try:
-            stored = json.loads(path.read_text(encoding="utf-8"))
-            found += [str(v) for v in stored.values()]
-        except (OSError, ValueError, LoonoError):
-            pass
+        with contextlib.suppress(LoonoError):  # no project around the settings: nothing kept
+            root = Project.of(settings).root
+            found += _stored_passwords(root / ".loono" / "sandbox" / _SANDBOX_SECRETS).values()
     return found

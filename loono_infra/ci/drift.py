@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from loono_infra import pipeline
+from loono_infra.ci.actions import ActionsRun
 from loono_infra.reports_markdown import render_markdown
 from loono_infra.settings import Settings
 
@@ -105,8 +106,6 @@ def detect_drift(settings: Settings, sandbox: bool | None = None) -> DriftResult
                                 configured_attributes(configuration))
     markdown = render_markdown("drift.md.j2", environment=settings.environment, drifted=real,
                                normalised=normalised)
-    from loono_infra.ci.actions import ActionsRun
-
     run = ActionsRun.from_environment()
     run.add_summary(markdown)
     run.set_output("drifted", str(bool(real)).lower())

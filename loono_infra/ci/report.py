@@ -7,7 +7,6 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from loono_infra import pipeline
 from loono_infra.ci.actions import ActionsRun
@@ -64,8 +63,3 @@ def _run_url() -> str | None:
     if server and repository and run_id:
         return f"{server}/{repository}/actions/runs/{run_id}"
     return None
-
-
-def plan_artifact_paths(plans: Sequence[Plan]) -> list[Path]:
-    """The files the workflow uploads: each plan file and its record (which holds the digest)."""
-    return [path for p in plans for path in (p.plan_file, p.workdir / "plan.json")]

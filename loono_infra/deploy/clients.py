@@ -5,8 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from loono_infra.bootstrap import aws_client
 from loono_infra.sandbox.control import SANDBOX_REGION_CREDENTIALS
 from loono_infra.targets import Target, sandbox_info
+
+
+def target_clients(target: Target, *services: str) -> list[Any]:
+    """boto3 clients for the target: its region, and the sandbox (looked up once) if it is one."""
+    sandbox = sandbox_info(target)
+    return [aws_client(service, target.settings.region, sandbox.url if sandbox else None,
+                       SANDBOX_REGION_CREDENTIALS if sandbox else None) for service in services]
 
 
 @dataclass(frozen=True)
@@ -20,14 +28,4 @@ class DeployClients:
 
     @classmethod
     def for_target(cls, target: Target) -> DeployClients:
-        import boto3
-
-        options: dict[str, Any] = {"region_name": target.settings.region}
-        sandbox = sandbox_info(target)
-        if sandbox is not None:
-            options["endpoint_url"] = sandbox.url
-            options["aws_access_key_id"] = SANDBOX_REGION_CREDENTIALS["AWS_ACCESS_KEY_ID"]
-            options["aws_secret_access_key"] = SANDBOX_REGION_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]
-        session = boto3.session.Session()
-        return cls(*(session.client(name, **options)
-                     for name in ("ecs", "ecr", "elbv2", "dynamodb")))
+        return cls(*target_clients(target, "ecs", "ecr", "elbv2", "dynamodb"))

@@ -104,9 +104,10 @@ class _Deploy:
         return self.record
 
     def _deploy(self, build: Path | None) -> None:
-        previous = self.service.current_task_definition()
+        described = self.service.describe()
+        previous = self.service.current_task_definition(described)
         self.record.previous_task_definition = previous
-        base_url = self._base_url()
+        url = base_url(self.settings, described, self.clients.elbv2)
         local = self._image(build)
         pushed = self._push(local)
         new = register_with_image(self.clients.ecs, previous,
@@ -114,7 +115,7 @@ class _Deploy:
         self.record.task_definition = new
         self._step(f"registered {short_revision(new)} with {pushed.reference}")
         try:
-            self._roll_out(new, base_url)
+            self._roll_out(new, url)
         except _RolloutError as failure:
             self.record.failure = str(failure)
             rollback = self._roll_back(previous)
@@ -148,15 +149,15 @@ class _Deploy:
                     seconds=round(pushed.seconds, 3))
         return pushed
 
-    def _roll_out(self, new: str, base_url: str) -> None:
+    def _roll_out(self, new: str, service_url: str) -> None:
         since = datetime.now(UTC) - timedelta(seconds=2)
         self.service.update(new)
         self._step(f"rolling out {short_revision(new)}")
         result = self._wait(new)
         if result.outcome == "failure":
             raise _RolloutError(self._rollout_story(result, new, since))
-        self._check_health(base_url)
-        self._post_deploy(base_url)
+        self._check_health(service_url)
+        self._post_deploy(service_url)
 
     def _wait(self, task_definition: str) -> WaitResult:
         deploy = self.settings.deploy
@@ -174,9 +175,9 @@ class _Deploy:
                          reason=result.reason, polls=result.polls)
         return result
 
-    def _check_health(self, base_url: str) -> None:
+    def _check_health(self, service_url: str) -> None:
         deploy, checks = self.settings.deploy, self.settings.service.health_check
-        url = base_url + checks.path
+        url = service_url + checks.path
         self._step(f"checking {url} ({deploy.health_checks} healthy answers in a row)")
         result = consecutive_health(http_fetch(deploy.request_timeout_seconds), url,
                                     deploy.health_checks, checks.unhealthy_threshold,
@@ -187,9 +188,9 @@ class _Deploy:
         if not result.healthy:
             raise _RolloutError(result.story())
 
-    def _post_deploy(self, base_url: str) -> None:
+    def _post_deploy(self, service_url: str) -> None:
         deploy = self.settings.deploy
-        result = post_deploy_tests(http_fetch(deploy.request_timeout_seconds), base_url,
+        result = post_deploy_tests(http_fetch(deploy.request_timeout_seconds), service_url,
                                    self.settings.service.health_check.path,
                                    deploy.openapi_path, deploy.required_paths)
         self.record.post_deploy = result.as_dict()
@@ -231,9 +232,6 @@ class _Deploy:
             raise DeployError(f"ECR repository {name!r} (service.repository): "
                               f"{error.response.get('Error', {}).get('Message', error)}") from error
         return str(answer["repositories"][0]["repositoryUri"])
-
-    def _base_url(self) -> str:
-        return base_url(self.settings, self.service, self.clients.elbv2)
 
     def _step(self, message: str) -> None:
         self.record.note(message)

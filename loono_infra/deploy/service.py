@@ -46,14 +46,12 @@ class EcsService:
                               "(loono-infra plan / apply)")
         return dict(services[0])
 
-    def current_task_definition(self) -> str:
-        """The revision the service runs now (its PRIMARY deployment's)."""
-        observed = Observation(self.describe())
-        primary = observed.primary
-        arn = primary.get("taskDefinition") if primary else observed.service.get("taskDefinition")
+    def current_task_definition(self, described: Mapping[str, Any] | None = None) -> str:
+        """The revision the service runs now (of an answer already at hand, else a fresh one)."""
+        arn = running_revision(self.describe() if described is None else described)
         if not arn:
             raise DeployError(f"ECS service {self.ref} reports no task definition")
-        return str(arn)
+        return arn
 
     def update(self, task_definition_arn: str) -> None:
         try:
@@ -82,9 +80,13 @@ class EcsService:
                       if task.get("taskDefinitionArn") == task_definition_arn]
         return tasks
 
-    def target_group_arn(self) -> str | None:
-        attachments = self.describe().get("loadBalancers") or []
-        return str(attachments[0]["targetGroupArn"]) if attachments else None
+
+
+def running_revision(described: Mapping[str, Any]) -> str:
+    """The task definition of a DescribeServices service's PRIMARY deployment ("" if none)."""
+    primary = Observation(described).primary
+    arn = primary.get("taskDefinition") if primary else described.get("taskDefinition")
+    return str(arn or "")
 
 
 def service_ref(settings: Settings) -> ServiceRef:
@@ -92,14 +94,16 @@ def service_ref(settings: Settings) -> ServiceRef:
     return ServiceRef(settings.name_prefix, settings.name_prefix)
 
 
-def base_url(settings: Settings, service: EcsService, elbv2: Any) -> str:
-    """Where the service answers: deploy.base_url, else http:// and its load balancer's DNS name."""
+def base_url(settings: Settings, described: Mapping[str, Any], elbv2: Any) -> str:
+    """Where the service answers: deploy.base_url, else http:// and its load balancer's DNS name
+    (described: the service as DescribeServices returned it)."""
     if settings.deploy.base_url:
         return settings.deploy.base_url
-    target_group = service.target_group_arn()
-    if target_group is None:
-        raise DeployError(f"ECS service {service.ref} has no load balancer: set "
+    attachments = described.get("loadBalancers") or []
+    if not attachments:
+        raise DeployError(f"ECS service {service_ref(settings)} has no load balancer: set "
                           "deploy.base_url in the settings")
+    target_group = str(attachments[0]["targetGroupArn"])
     group = elbv2.describe_target_groups(TargetGroupArns=[target_group])["TargetGroups"][0]
     balancers = elbv2.describe_load_balancers(LoadBalancerArns=group["LoadBalancerArns"][:1])
     return f"http://{balancers['LoadBalancers'][0]['DNSName']}"

@@ -32,6 +32,7 @@ from loono_infra.sandbox.logship import LogShipper, log_target
 from loono_infra.sandbox.tasks import SandboxTask, ServiceRun, utc_now
 
 LOG = logging.getLogger("loono_infra.sandbox.agent")
+DRAINED_REASON = "Scaling activity initiated by (deployment ecs-svc)"
 
 
 def ecs_services() -> Iterator[tuple[Any, Any]]:
@@ -97,31 +98,37 @@ class EcsAgent:
         for task in run.live_tasks():
             if task._docker_id is None:
                 continue
-            self._ship_logs(service, task)
             state = self._runner.state(task._docker_id)
+            reason = judge_target(task, spec, self._clock()) if state.running else None
+            self._ship_logs(service, task, final=not state.running or reason is not None)
             if not state.running:
                 self._stop_task(service, run, task, "Essential container in task exited",
                                 "EssentialContainerExited", state.exit_code)
-                continue
-            reason = judge_target(task, spec, self._clock())
-            if reason is not None:
+            elif reason is not None:
                 add_event(service, f"(task {task.id}) failed ELB health checks in "
                                    f"(target-group {spec.target_group_arn}).")
                 self._stop_task(service, run, task, reason, "ServiceSchedulerInitiated", None)
 
-    def _ship_logs(self, service: Any, task: SandboxTask) -> None:
+    def _ship_logs(self, service: Any, task: SandboxTask, final: bool) -> None:
+        """Container output to CloudWatch; final: the last chance before the container goes."""
         if self._logs is not None and task._log_target is not None:
-            self._logs.ship(task, service._account_id, service.region_name, task._log_target)
+            self._logs.ship(task, service._account_id, service.region_name, task._log_target,
+                            final)
 
     def _stop_task(self, service: Any, run: ServiceRun, task: SandboxTask, reason: str,
                    code: str, exit_code: int | None) -> None:
+        """A task that failed: stopped, and counted against its deployment unless it was healthy."""
+        if not task._probe.healthy:
+            deployment_id = task._deployment_id
+            run.failed_by_deployment[deployment_id] = run.failed_by_deployment.get(
+                deployment_id, 0) + 1
+        self._remove_task(service, task, reason, code, exit_code)
+
+    def _remove_task(self, service: Any, task: SandboxTask, reason: str, code: str,
+              exit_code: int | None) -> None:
         task.mark_stopped(reason, code, exit_code)
         if task._docker_id is not None:
             self._runner.remove(task._docker_id)
-        deployment_id = task._deployment_id
-        if not task._probe.healthy:
-            run.failed_by_deployment[deployment_id] = run.failed_by_deployment.get(
-                deployment_id, 0) + 1
         add_event(service, f"has stopped 1 running tasks: (task {task.id}).")
 
     def _adopt_tasks(self, run: ServiceRun, deployment: dict[str, Any]) -> None:
@@ -175,20 +182,14 @@ class EcsAgent:
     def _complete(self, service: Any, run: ServiceRun, deployment: dict[str, Any]) -> None:
         for task in run.live_tasks():
             if task._deployment_id != deployment["id"]:
-                self._drain(service, task)
+                self._remove_task(service, task, DRAINED_REASON, "ServiceSchedulerInitiated",
+                                  None)
         deployment["rolloutState"] = "COMPLETED"
         deployment["rolloutStateReason"] = f"ECS deployment {deployment['id']} completed."
         deployment["updatedAt"] = utc_now()
         service.deployments = [deployment]
         run.last_completed_task_definition = deployment["taskDefinition"]
         add_event(service, "has reached a steady state.")
-
-    def _drain(self, service: Any, task: SandboxTask) -> None:
-        task.mark_stopped("Scaling activity initiated by (deployment ecs-svc)",
-                          "ServiceSchedulerInitiated", None)
-        if task._docker_id is not None:
-            self._runner.remove(task._docker_id)
-        add_event(service, f"has stopped 1 running tasks: (task {task.id}).")
 
     def _fail(self, service: Any, run: ServiceRun, deployment: dict[str, Any],
               rollback: bool) -> None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -15,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from loono_infra.errors import SandboxError
+from loono_infra.sandbox.processes import alive, terminate
 from loono_infra.sandbox.registry import stop_registry
 
 SANDBOX_DIR = Path(".loono") / "sandbox"
@@ -41,18 +39,6 @@ def _state_file(project_dir: Path) -> Path:
     return sandbox_dir(project_dir) / "server.json"
 
 
-def _alive(pid: int) -> bool:
-    with contextlib.suppress(ChildProcessError):  # reap it if it is our exited child
-        os.waitpid(pid, os.WNOHANG)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _answers(url: str) -> bool:
     parsed = urlparse(url)
     try:
@@ -70,7 +56,7 @@ def sandbox_status(project_dir: Path) -> SandboxInfo | None:
                            raw.get("registry"))
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if _alive(info.pid) and _answers(info.url):
+    if alive(info.pid) and _answers(info.url):
         return info
     return None
 
@@ -133,12 +119,7 @@ def stop_sandbox(project_dir: Path, wait_seconds: float = 10.0) -> bool:
     info = sandbox_status(project_dir)
     if info is None:
         return False
-    os.kill(info.pid, signal.SIGTERM)
-    deadline = time.monotonic() + wait_seconds
-    while _alive(info.pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if _alive(info.pid):
-        os.kill(info.pid, signal.SIGKILL)
+    terminate(info.pid, wait_seconds)
     stop_registry(sandbox_dir(project_dir) / "registry")  # in case the server could not
     _state_file(project_dir).unlink(missing_ok=True)
     (sandbox_dir(project_dir) / "bootstrapped.json").unlink(missing_ok=True)

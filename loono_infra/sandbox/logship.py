@@ -6,6 +6,8 @@ Streams are named as ECS names them: ``<awslogs-stream-prefix>/<container name>/
 from __future__ import annotations
 
 import contextlib
+import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -30,14 +32,21 @@ def log_target(container: dict[str, Any], task: SandboxTask) -> tuple[str, str] 
 class LogShipper:
     """Copies new lines of each task's container log into its CloudWatch stream."""
 
-    def __init__(self, client: docker.DockerClient) -> None:
+    def __init__(self, client: docker.DockerClient, every_seconds: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._client = client
         self._shipped: dict[str, int] = {}
+        self._next_read: dict[str, float] = {}
+        self._every = every_seconds
+        self._clock = clock
 
     def ship(self, task: SandboxTask, account: str, region: str,
-             target: tuple[str, str]) -> None:
-        if task._docker_id is None:
+             target: tuple[str, str], final: bool = False) -> None:
+        """Ships new lines, reading the container's log at most once a second (or when final)."""
+        now = self._clock()
+        if task._docker_id is None or (not final and now < self._next_read.get(task.id, 0.0)):
             return
+        self._next_read[task.id] = now + self._every
         lines = self._lines(task._docker_id)
         done = self._shipped.get(task.id, 0)
         if len(lines) <= done:

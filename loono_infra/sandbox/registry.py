@@ -6,11 +6,8 @@ so a client that logs in the ECR way pushes to it unchanged.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -18,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loono_infra.errors import SandboxError
+from loono_infra.sandbox.processes import alive, terminate
 
 REGISTRY_USER = "AWS"
 REGISTRY_PROGRAM = "docker-registry"
@@ -138,22 +136,7 @@ def _wait_until_listening(process: subprocess.Popen[bytes], address: str,
 def stop_registry(directory: Path, wait_seconds: float = 5.0) -> bool:
     """Stops the registry last started in directory; returns whether it was running."""
     info = registry_info(directory)
-    if info is None or not _alive(info.pid):
+    if info is None or not alive(info.pid):
         return False
-    os.kill(info.pid, signal.SIGTERM)
-    deadline = time.monotonic() + wait_seconds
-    while _alive(info.pid) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    if _alive(info.pid):
-        os.kill(info.pid, signal.SIGKILL)
-    return True
-
-
-def _alive(pid: int) -> bool:
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
+    terminate(info.pid, wait_seconds)
     return True
