@@ -72,7 +72,7 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
         content = plan_content(target, env) if needs_content(settings, mode, policy) else None
         result = replace(result, content_digest=content.digest if content else None)
         if policy:
-            decision = policy_decision(target, result, inputs, module_scan, content)
+            decision = policy_decision(target, env, result, inputs, module_scan, content)
             result = replace(result, decision=decision)
         result = replace(result, owners=owners_kept_or_judged(target, result, previous))
         write_record(result)

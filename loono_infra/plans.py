@@ -20,6 +20,7 @@ from loono_infra.terraform.models import (
 
 PLAN_RECORD = "plan.json"
 REDACTED_PLAN = "plan.redacted.json"
+JUDGED_PLAN = "plan.judged.json"  # the redacted plan as the policy gate judges it
 
 
 @dataclass(frozen=True)

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 import os
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from loono_infra._files import write_atomically
-from loono_infra.errors import GateRefusedError, LoonoError
+from loono_infra.errors import GateRefusedError, LoonoError, TerraformError
 from loono_infra.gates.approvals import ApprovalError, GitHubContext
 from loono_infra.gates.checkov import CheckovError, Scan, find_checkov
 from loono_infra.gates.decision import Decision, Failure
 from loono_infra.gates.owners_gate import GATE as OWNERS_GATE
 from loono_infra.gates.owners_gate import owners_decision
+from loono_infra.gates.plan_view import Shape, judged_view, shapes_from_schema
 from loono_infra.gates.policy import (
     GATE,
     PolicyInputs,
@@ -27,9 +30,9 @@ from loono_infra.gates.policy import (
     scan_plan,
     start_module_scan,
 )
-from loono_infra.plans import REDACTED_PLAN, Plan
+from loono_infra.plans import JUDGED_PLAN, REDACTED_PLAN, Plan
 from loono_infra.redact import redacted_json
-from loono_infra.render import PASSWORD_VARIABLE
+from loono_infra.render import LOCK_FILE, PASSWORD_VARIABLE
 from loono_infra.sandbox.control import SandboxInfo
 from loono_infra.settings import Settings
 from loono_infra.targets import Target
@@ -98,7 +101,22 @@ def start_policy(target: Target, pool: ThreadPoolExecutor,
     return inputs, start_module_scan(inputs, pool)
 
 
-def policy_decision(target: Target, result: Plan, inputs: PolicyInputs | CheckovError | None,
+def provider_shapes(target: Target, env: Mapping[str, str], cache_dir: Path) -> dict[str, Shape]:
+    """What the provider computes, per resource type; cached per lock file (provider versions)."""
+    lock = (target.workdir / LOCK_FILE).read_bytes()
+    entry = cache_dir / f"shapes-{hashlib.sha256(lock).hexdigest()}.json"
+    try:
+        raw = json.loads(entry.read_text(encoding="utf-8"))
+        return {name: Shape.from_json(shape) for name, shape in raw.items()}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    shapes = shapes_from_schema(commands.provider_schema(target.engine, target.workdir, env))
+    write_atomically(entry, json.dumps({name: s.to_json() for name, s in shapes.items()}))
+    return shapes
+
+
+def policy_decision(target: Target, env: Mapping[str, str], result: Plan,
+                    inputs: PolicyInputs | CheckovError | None,
                     module_scan: Future[Scan] | None, content: PlanContent | None) -> Decision:
     """The policy gate's decision; Checkov failing in any way is a refusal with the reason."""
     settings = target.settings
@@ -110,9 +128,11 @@ def policy_decision(target: Target, result: Plan, inputs: PolicyInputs | Checkov
     check_override_resources(settings, {r.change.address for r in content.document.resources})
     try:
         enforcement = load_enforcement_for(inputs)
-        plan_scan = scan_plan(inputs, content.redacted, target.workdir / REDACTED_PLAN)
+        view = judged_view(json.loads(content.redacted),
+                           provider_shapes(target, env, inputs.cache_dir))
+        plan_scan = scan_plan(inputs, view, target.workdir / JUDGED_PLAN)
         modules = module_scan.result()
-    except CheckovError as error:
+    except (CheckovError, TerraformError) as error:
         return refusal(settings, result.digest, error.message)
     modules_root = str(target.project.modules_dir.relative_to(target.project.root))
     return evaluate(settings, result.digest, plan_scan, modules, enforcement,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loono_infra._files import write_atomically
 from loono_infra.errors import SettingsError, SettingsProblem
 from loono_infra.gates import checkov as ck
 from loono_infra.gates.decision import Decision, Failure, Finding
@@ -61,10 +62,16 @@ def normalized_plan(redacted_text: str) -> bytes:
     return json.dumps(document, sort_keys=True).encode()
 
 
-def scan_plan(inputs: PolicyInputs, redacted_text: str, plan_json: Path) -> ck.Scan:
-    """Scans the redacted plan document, reusing the verdict of an identical plan."""
-    key = "plan-" + ck.digest_of([*inputs.identity(), normalized_plan(redacted_text)])
-    args = ck.plan_args(inputs.checkov, plan_json, inputs.policies_dir)
+def scan_plan(inputs: PolicyInputs, judged: dict[str, Any], judged_file: Path) -> ck.Scan:
+    """Scans the judged view of the (redacted) plan, reusing the verdict of an identical view.
+
+    The view (gates/plan_view.py) is written to judged_file (mode 0600) for Checkov to read.
+    """
+    text = json.dumps(judged, sort_keys=True)
+    write_atomically(judged_file, text)
+    judged_file.chmod(0o600)
+    key = "plan-" + ck.digest_of([*inputs.identity(), text.encode()])
+    args = ck.plan_args(inputs.checkov, judged_file, inputs.policies_dir)
     return ck.cached_scan(inputs.cache_dir, key, args, "the plan")
 
 

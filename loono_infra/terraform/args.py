@@ -55,6 +55,11 @@ def show_args(plan_file: str) -> list[str]:
     return ["show", "-json", "-no-color", plan_file]
 
 
+def providers_schema_args() -> list[str]:
+    """`providers schema -json`: every resource type's attributes (computed, optional, ...)."""
+    return ["providers", "schema", "-json"]
+
+
 def validate_args() -> list[str]:
     """`validate -json`."""
     return ["validate", "-json", "-no-color"]

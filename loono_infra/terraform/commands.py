@@ -115,6 +115,20 @@ def validate(engine: Engine, workdir: Path, env: Mapping[str, str]) -> list[Diag
     return diagnostics
 
 
+def provider_schema(engine: Engine, workdir: Path, env: Mapping[str, str]) -> dict[str, Any]:
+    """The providers' schemas (`providers schema -json`) of an initialised workdir."""
+    completed = engine.run(tf_args.providers_schema_args(), workdir, env)
+    if completed.returncode != 0:
+        raise _fail("providers schema", completed, list(json_lines(completed.stdout)))
+    try:
+        schema = json.loads(completed.stdout)
+    except ValueError:
+        raise TerraformError("providers schema", [], "the schema is not JSON") from None
+    if not isinstance(schema, dict) or not schema.get("provider_schemas"):
+        raise TerraformError("providers schema", [], "no provider schema in the answer")
+    return schema
+
+
 def outputs(engine: Engine, workdir: Path, env: Mapping[str, str]) -> dict[str, Any]:
     """The root outputs from state (sensitive ones left out)."""
     completed = engine.run(tf_args.output_args(), workdir, env)
