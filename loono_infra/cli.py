@@ -360,8 +360,9 @@ def render(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = 
         from loono_infra.sandbox.control import require_sandbox
 
         target = pipeline.resolve_target(_settings(env, environments_dir), sandbox)
-        url = require_sandbox(target.project.root).url if target.sandbox else None
-        rendered = pipeline.render_target(target, url)
+        endpoint = (pipeline.sandbox_endpoint(target, require_sandbox(target.project.root))
+                    if target.sandbox else None)
+        rendered = pipeline.render_target(target, endpoint)
         changed = write_root(rendered, target.workdir)
         if as_json:
             _emit_json({"directory": str(target.workdir), "files": sorted(rendered.files),

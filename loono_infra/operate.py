@@ -161,5 +161,6 @@ def _health(settings: Settings, described: Mapping[str, Any],
         url = base_url(settings, described, clients.elbv2) + settings.service.health_check.path
     except DeployError as error:
         return None, f"unknown ({error.message})"
-    verdict = health_verdict(http_fetch(settings.deploy.request_timeout_seconds)(url))
+    fetch = http_fetch(settings.deploy.request_timeout_seconds, clients.ca_bundle)
+    verdict = health_verdict(fetch(url))
     return url, verdict or "healthy"

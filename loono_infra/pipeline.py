@@ -37,6 +37,7 @@ from loono_infra.targets import (
     prepare,
     render_target,
     resolve_target,
+    sandbox_endpoint,
     workdir_lock,
 )
 from loono_infra.terraform import commands
@@ -175,6 +176,7 @@ __all__ = [
     "require_passed_decision",
     "resolve_target",
     "review_owners",
+    "sandbox_endpoint",
     "show",
     "validate",
     "workdir_lock",

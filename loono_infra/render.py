@@ -32,9 +32,14 @@ PASSWORD_VARIABLE = "db_master_password"
 
 @dataclass(frozen=True)
 class SandboxEndpoint:
-    """The sandbox's single AWS endpoint, e.g. http://127.0.0.1:40123."""
+    """The sandbox's single AWS endpoint, e.g. http://127.0.0.1:40123, and what it issued.
+
+    certificate_arn is the sandbox's own certificate in its ACM: an environment rehearsed
+    on the sandbox terminates TLS with it instead of its AWS certificate.
+    """
 
     url: str
+    certificate_arn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,7 @@ def render(
     return RenderedRoot(
         files={
             "main.tf.json": _dump(main),
-            "terraform.tfvars.json": _dump(tfvars(settings)),
+            "terraform.tfvars.json": _dump(tfvars(settings, sandbox)),
             LOCK_FILE: lock_file_text,
         }
     )
@@ -103,9 +108,10 @@ def modules_source_for(root_dir: Path, modules_dir: Path) -> str:
     return relative if relative.startswith("..") else f"./{relative}"
 
 
-def tfvars(settings: Settings) -> dict[str, Any]:
+def tfvars(settings: Settings, sandbox: SandboxEndpoint | None = None) -> dict[str, Any]:
     """The literal values of the root variables, one per settings section."""
     service = settings.service
+    certificate = sandbox.certificate_arn if sandbox else settings.load_balancer.certificate_arn
     return {
         "environment": settings.environment,
         "name_prefix": settings.name_prefix,
@@ -113,6 +119,8 @@ def tfvars(settings: Settings) -> dict[str, Any]:
         "availability_zones": list(settings.availability_zones),
         "tags": {"ManagedBy": "loono-infra", **settings.tags},
         "network": {"cidr_block": settings.network.cidr_block},
+        "load_balancer": {"certificate_arn": certificate,
+                          "tls_policy": settings.load_balancer.tls_policy},
         "service": {
             **service.model_dump(exclude={"health_check", "environment"}),
             "environment": dict(sorted(service.environment.items())),
@@ -195,7 +203,7 @@ def _provider_block(settings: Settings, sandbox: SandboxEndpoint | None) -> dict
 
 def _variable_blocks() -> dict[str, Any]:
     names = ("environment", "name_prefix", "region", "availability_zones", "tags", "network",
-             "service", "database", "logs", "alarms")
+             "load_balancer", "service", "database", "logs", "alarms")
     blocks: dict[str, Any] = {name: {} for name in names}
     blocks[PASSWORD_VARIABLE] = {
         "type": "string",
@@ -248,6 +256,8 @@ def _ecs_module(source: str) -> dict[str, Any]:
         "load_balancer_security_group_id": "${module.network.load_balancer_security_group_id}",
         "service_security_group_id": "${module.network.service_security_group_id}",
         "load_balancer_name": "${var.name_prefix}-lb",
+        "certificate_arn": "${var.load_balancer.certificate_arn}",
+        "tls_policy": "${var.load_balancer.tls_policy}",
         "target_group_name": "${var.name_prefix}-tg",
         "health_check_path": f"${{{health}.path}}",
         "health_check_healthy_threshold": f"${{{health}.healthy_threshold}}",

@@ -205,6 +205,35 @@ class DatabaseSettings(_Model):
         return f"postgres{major}" if int(major) >= 10 else f"postgres{major}.{minor}"
 
 
+_ACM_ARN = re.compile(r"^arn:aws(-[a-z]+)*:acm:[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d:\d{12}:"
+                      r"certificate/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$")
+# ELB security policies that allow TLS 1.2 and 1.3 only (the AWS-recommended current ones).
+TLS_POLICIES = ("ELBSecurityPolicy-TLS13-1-2-2021-06", "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+                "ELBSecurityPolicy-TLS13-1-3-2021-06", "ELBSecurityPolicy-FS-1-2-Res-2020-10")
+
+
+class LoadBalancerSettings(_Model):
+    """The public entry: HTTPS on 443 with an ACM certificate; port 80 only redirects to 443."""
+
+    certificate_arn: str | None = Field(
+        default=None,
+        description="ACM certificate ARN of the API's domain (required on AWS; the sandbox "
+                    "issues and imports its own).",
+    )
+    tls_policy: Literal[TLS_POLICIES] = Field(  # type: ignore[valid-type]
+        default="ELBSecurityPolicy-TLS13-1-2-2021-06",
+        description="ELB security policy of the HTTPS listener (TLS 1.2 and 1.3 only).",
+    )
+
+    @field_validator("certificate_arn")
+    @classmethod
+    def _arn(cls, value: str | None) -> str | None:
+        if value is not None and not _ACM_ARN.match(value):
+            raise ValueError("not an ACM certificate ARN "
+                             "(arn:aws:acm:<region>:<account>:certificate/<uuid>)")
+        return value
+
+
 class LogSettings(_Model):
     """The service's CloudWatch log group."""
 
@@ -339,6 +368,8 @@ class Settings(_Model):
     availability_zones: list[str] = Field(min_length=2, max_length=6)
     tags: dict[str, str] = Field(default_factory=dict)
     network: NetworkSettings
+    load_balancer: LoadBalancerSettings = Field(default=LoadBalancerSettings(),
+                                                validate_default=True)
     service: ServiceSettings
     database: DatabaseSettings
     logs: LogSettings = LogSettings()
@@ -381,6 +412,15 @@ class Settings(_Model):
         if len(set(zones)) != len(zones):
             raise ValueError("must be distinct")
         return zones
+
+    @field_validator("load_balancer")
+    @classmethod
+    def _certificate_on_aws(cls, value: LoadBalancerSettings,
+                            info: ValidationInfo) -> LoadBalancerSettings:
+        if info.data.get("target") == "aws" and value.certificate_arn is None:
+            raise ValueError("certificate_arn is required: an environment on AWS needs the ACM "
+                             "certificate of its HTTPS listener")
+        return value
 
     @property
     def source(self) -> Path | None:

@@ -27,6 +27,7 @@ from loono_infra.sandbox.control import (
     require_sandbox,
     sandbox_dir,
 )
+from loono_infra.sandbox.tls import tls_files
 from loono_infra.secrets import database_password
 from loono_infra.settings import Settings
 from loono_infra.terraform import commands
@@ -99,14 +100,14 @@ def resolve_target(settings: Settings, sandbox: bool | None = None,
     return Target(Project.of(settings), settings, on_sandbox, chosen)
 
 
-def render_target(target: Target, sandbox_url: str | None) -> RenderedRoot:
-    """The root module of a target (pure; sandbox_url is the sandbox's endpoint)."""
+def render_target(target: Target, sandbox: SandboxEndpoint | None) -> RenderedRoot:
+    """The root module of a target (pure; sandbox is the sandbox's endpoint and certificate)."""
     project = target.project
     return render(
         target.settings,
         modules_source=modules_source_for(target.workdir, project.modules_dir),
         lock_file_text=project.lock_file.read_text(encoding="utf-8"),
-        sandbox=SandboxEndpoint(sandbox_url) if sandbox_url else None,
+        sandbox=sandbox,
         dialect=backend_dialect(target.engine),
     )
 
@@ -156,6 +157,32 @@ def _ensure_sandbox_backend(target: Target, sandbox: SandboxInfo) -> None:
         write_atomically(marker, json.dumps(sorted(done | {key})))
 
 
+def sandbox_endpoint(target: Target, sandbox: SandboxInfo) -> SandboxEndpoint:
+    """The sandbox as a render input: its endpoint and its certificate's ARN."""
+    return SandboxEndpoint(sandbox.url, _sandbox_certificate(target, sandbox))
+
+
+def _sandbox_certificate(target: Target, sandbox: SandboxInfo) -> str:
+    """The ARN of the sandbox's own certificate in its ACM (imported once per sandbox run)."""
+    from loono_infra.bootstrap import aws_client
+    from loono_infra.sandbox.tls import import_certificate
+
+    directory = sandbox_dir(target.project.root)
+    marker = directory / "acm.json"
+    key = f"{sandbox.url}|{target.settings.region}"
+    with exclusive_lock(directory / ".bootstrap.lock", _LOCK_WAIT_SECONDS, str(marker)):
+        try:
+            known: dict[str, str] = json.loads(marker.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            known = {}
+        if key not in known:
+            acm = aws_client("acm", target.settings.region, sandbox.url,
+                             SANDBOX_REGION_CREDENTIALS)
+            known[key] = import_certificate(acm, tls_files(directory))
+            write_atomically(marker, json.dumps(known))
+        return known[key]
+
+
 def checked_environment(target: Target) -> tuple[SandboxInfo | None, dict[str, str]]:
     """Everything that can refuse before a file is written: the sandbox, the secrets."""
     sandbox = sandbox_info(target)
@@ -164,9 +191,11 @@ def checked_environment(target: Target) -> tuple[SandboxInfo | None, dict[str, s
 
 def prepare(target: Target, sandbox: SandboxInfo | None, env: Mapping[str, str]) -> None:
     """Renders, writes and initialises the root module (under the workdir lock)."""
+    endpoint = None
     if sandbox is not None:
         _ensure_sandbox_backend(target, sandbox)
-    write_root(render_target(target, sandbox.url if sandbox else None), target.workdir)
+        endpoint = sandbox_endpoint(target, sandbox)
+    write_root(render_target(target, endpoint), target.workdir)
     commands.init(target.engine, target.workdir, env, target.project.module_files())
 
 

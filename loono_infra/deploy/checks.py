@@ -5,10 +5,12 @@ post-deploy tests (health once more, the OpenAPI document valid and listing the 
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from openapi_spec_validator import validate
@@ -27,11 +29,17 @@ class Answer:
 Fetch = Callable[[str], Answer]
 
 
-def http_fetch(timeout: float) -> Fetch:
-    """GET over urllib with a timeout; never raises for HTTP or network errors."""
+def http_fetch(timeout: float, ca_bundle: Path | None = None) -> Fetch:
+    """GET over urllib with a timeout; never raises for HTTP or network errors.
+
+    HTTPS is always verified: against ca_bundle when given (the sandbox's CA), else the
+    system's trust store.
+    """
+    context = ssl.create_default_context(cafile=str(ca_bundle) if ca_bundle else None)
+
     def fetch(url: str) -> Answer:
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as answer:
+            with urllib.request.urlopen(url, timeout=timeout, context=context) as answer:
                 return Answer(answer.status, answer.read())
         except urllib.error.HTTPError as error:
             return Answer(error.code, error.read() if error.fp else b"")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from loono_infra.bootstrap import aws_client
-from loono_infra.sandbox.control import SANDBOX_REGION_CREDENTIALS
+from loono_infra.sandbox.control import SANDBOX_REGION_CREDENTIALS, sandbox_dir
+from loono_infra.sandbox.tls import tls_files
 from loono_infra.targets import Target, sandbox_info
 
 
@@ -19,13 +21,17 @@ def target_clients(target: Target, *services: str) -> list[Any]:
 
 @dataclass(frozen=True)
 class DeployClients:
-    """boto3 clients of ECS, ECR, ELBv2 and DynamoDB in the environment's region."""
+    """boto3 clients of ECS, ECR, ELBv2 and DynamoDB in the environment's region, and the CA
+    bundle that HTTPS answers are verified with (None: the system's trust store)."""
 
     ecs: Any
     ecr: Any
     elbv2: Any
     dynamodb: Any
+    ca_bundle: Path | None = None
 
     @classmethod
     def for_target(cls, target: Target) -> DeployClients:
-        return cls(*target_clients(target, "ecs", "ecr", "elbv2", "dynamodb"))
+        ecs, ecr, elbv2, dynamodb = target_clients(target, "ecs", "ecr", "elbv2", "dynamodb")
+        trust = tls_files(sandbox_dir(target.project.root)).ca if target.sandbox else None
+        return cls(ecs, ecr, elbv2, dynamodb, ca_bundle=trust)

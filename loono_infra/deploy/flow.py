@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from docker.models.images import Image
 
 from loono_infra.deploy.acceptors import Expectation, WaitResult, short_revision, wait_for
-from loono_infra.deploy.checks import consecutive_health, http_fetch, post_deploy_tests
+from loono_infra.deploy.checks import Fetch, consecutive_health, http_fetch, post_deploy_tests
 from loono_infra.deploy.clients import DeployClients
 from loono_infra.deploy.image import (
     ImageReference,
@@ -179,7 +179,7 @@ class _Deploy:
         deploy, checks = self.settings.deploy, self.settings.service.health_check
         url = service_url + checks.path
         self._step(f"checking {url} ({deploy.health_checks} healthy answers in a row)")
-        result = consecutive_health(http_fetch(deploy.request_timeout_seconds), url,
+        result = consecutive_health(self._fetch(), url,
                                     deploy.health_checks, checks.unhealthy_threshold,
                                     deploy.health_interval_seconds, self.timing.sleep)
         self.record.health = {"url": url, "passes": result.passes,
@@ -188,9 +188,12 @@ class _Deploy:
         if not result.healthy:
             raise _RolloutError(result.story())
 
+    def _fetch(self) -> Fetch:
+        return http_fetch(self.settings.deploy.request_timeout_seconds, self.clients.ca_bundle)
+
     def _post_deploy(self, service_url: str) -> None:
         deploy = self.settings.deploy
-        result = post_deploy_tests(http_fetch(deploy.request_timeout_seconds), service_url,
+        result = post_deploy_tests(self._fetch(), service_url,
                                    self.settings.service.health_check.path,
                                    deploy.openapi_path, deploy.required_paths)
         self.record.post_deploy = result.as_dict()

@@ -95,7 +95,7 @@ def service_ref(settings: Settings) -> ServiceRef:
 
 
 def base_url(settings: Settings, described: Mapping[str, Any], elbv2: Any) -> str:
-    """Where the service answers: deploy.base_url, else http:// and its load balancer's DNS name
+    """Where the service answers: deploy.base_url, else https:// and its load balancer's DNS name
     (described: the service as DescribeServices returned it)."""
     if settings.deploy.base_url:
         return settings.deploy.base_url
@@ -106,7 +106,7 @@ def base_url(settings: Settings, described: Mapping[str, Any], elbv2: Any) -> st
     target_group = str(attachments[0]["targetGroupArn"])
     group = elbv2.describe_target_groups(TargetGroupArns=[target_group])["TargetGroups"][0]
     balancers = elbv2.describe_load_balancers(LoadBalancerArns=group["LoadBalancerArns"][:1])
-    return f"http://{balancers['LoadBalancers'][0]['DNSName']}"
+    return f"https://{balancers['LoadBalancers'][0]['DNSName']}"
 
 
 def task_story(task: Mapping[str, Any]) -> str:

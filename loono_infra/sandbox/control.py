@@ -122,5 +122,6 @@ def stop_sandbox(project_dir: Path, wait_seconds: float = 10.0) -> bool:
     terminate(info.pid, wait_seconds)
     stop_registry(sandbox_dir(project_dir) / "registry")  # in case the server could not
     _state_file(project_dir).unlink(missing_ok=True)
-    (sandbox_dir(project_dir) / "bootstrapped.json").unlink(missing_ok=True)
+    for marker in ("bootstrapped.json", "acm.json"):  # what they record died with the sandbox
+        (sandbox_dir(project_dir) / marker).unlink(missing_ok=True)
     return True

@@ -12,7 +12,7 @@ from typing import Any
 
 from moto.core.responses import ActionResult
 from moto.ecs.responses import EC2ContainerServiceResponse
-from moto.rds.models import DBParameterGroup
+from moto.rds.models import DBInstance, DBParameterGroup
 
 from loono_infra.sandbox.deployments import (
     list_tasks_filters_by_service,
@@ -77,7 +77,26 @@ def rds_parameters_report_user_source() -> None:
     DBParameterGroup.update_parameters = update_parameters  # type: ignore[method-assign]
 
 
+RDS_DEFAULT_CA = "rds-ca-rsa2048-g1"
+
+
+def rds_default_ca_is_current() -> None:
+    """New instances get RDS's current default CA (rds-ca-rsa2048-g1); moto says rds-ca-default."""
+    original = DBInstance.__init__
+    if getattr(original, _MARK, False):
+        return
+
+    def init(self: DBInstance, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        if self.ca_certificate_identifier == "rds-ca-default":
+            self.ca_certificate_identifier = RDS_DEFAULT_CA
+
+    setattr(init, _MARK, True)
+    DBInstance.__init__ = init  # type: ignore[method-assign]
+
+
 FIXES: tuple[Callable[[], None], ...] = (
+    rds_default_ca_is_current,
     ecs_service_keeps_creation_settings,
     rds_parameters_report_user_source,
     update_service_starts_deployment,

@@ -45,9 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
     from loono_infra.sandbox.fidelity import apply_fidelity_fixes
+    from loono_infra.sandbox.tls import issue_certificates, loopback_pool, tls_files
 
     apply_fidelity_fixes()
-    images = ImageSide.start(args.state_file.parent)
+    addresses = loopback_pool()
+    issue_certificates(tls_files(args.state_file.parent), addresses)
+    images = ImageSide.start(args.state_file.parent, addresses)
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
@@ -83,15 +86,16 @@ class ImageSide:
     fail with the reason logged here.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, addresses: list[str]) -> None:
         self.directory = directory
+        self.addresses = addresses
         self.registry_address: str | None = None
         self._agent: Any = None
         self._balancers: Any = None
 
     @classmethod
-    def start(cls, directory: Path) -> ImageSide:
-        side = cls(directory)
+    def start(cls, directory: Path, addresses: list[str]) -> ImageSide:
+        side = cls(directory, addresses)
         try:
             side._start()
         except Exception as error:
@@ -106,13 +110,14 @@ class ImageSide:
         from loono_infra.sandbox.containers import ContainerRunner
         from loono_infra.sandbox.logship import LogShipper
         from loono_infra.sandbox.registry import start_registry
+        from loono_infra.sandbox.tls import tls_files
         from loono_infra.sandbox.wiring import (
             SANDBOX_REGISTRY_PASSWORD,
             ecr_lives_in_registry,
             load_balancers_are_local_proxies,
         )
 
-        self._balancers = Balancers()
+        self._balancers = Balancers(self.addresses, tls_files(self.directory).directory)
         load_balancers_are_local_proxies(self._balancers)
         registry = start_registry(self.directory / "registry", SANDBOX_REGISTRY_PASSWORD)
         self.registry_address = registry.address

@@ -79,6 +79,16 @@ variable "load_balancer_name" {
   type        = string
 }
 
+variable "certificate_arn" {
+  description = "ACM certificate of the HTTPS listener."
+  type        = string
+}
+
+variable "tls_policy" {
+  description = "ELB security policy of the HTTPS listener (TLS 1.2 and 1.3 only)."
+  type        = string
+}
+
 variable "target_group_name" {
   description = "Name of the target group (32 characters at most)."
   type        = string

@@ -50,5 +50,7 @@ resource "aws_db_instance" "this" {
   final_snapshot_identifier       = var.final_snapshot ? "${var.name}-final" : null
   enabled_cloudwatch_logs_exports = ["postgresql", "upgrade"]
   iam_database_authentication_enabled = true
-  tags                            = { Name = var.name }
+  # RDS's current CA (RSA 2048, valid to 2061); clients verify the server against it.
+  ca_cert_identifier = "rds-ca-rsa2048-g1"
+  tags               = { Name = var.name }
 }
