@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from typing import Any
 
 from loono_infra.errors import PlanFileError
 from loono_infra.gates.approvals import GitHubContext
@@ -42,6 +43,7 @@ from loono_infra.targets import (
 )
 from loono_infra.terraform import commands
 from loono_infra.terraform.args import PLAN_FILE, PlanOptions
+from loono_infra.terraform.drift import classify_document
 from loono_infra.terraform.engine import Engine
 from loono_infra.terraform.models import PlanDocument
 
@@ -72,12 +74,22 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
         )
         content = plan_content(target, env) if needs_content(settings, mode, policy) else None
         result = replace(result, content_digest=content.digest if content else None)
+        if content is not None:
+            result = _drift_told_apart(result, content.document.raw)
         if policy:
             decision = policy_decision(target, env, result, inputs, module_scan, content)
             result = replace(result, decision=decision)
         result = replace(result, owners=owners_kept_or_judged(target, result, previous))
         write_record(result)
     return result
+
+
+def _drift_told_apart(result: Plan, document: dict[str, Any]) -> Plan:
+    """Keeps as drift only changes to what the configuration sets; the rest is read back."""
+    real, read_back = classify_document(document)
+    drifted = {d.address for d in real}
+    return replace(result, drift=tuple(c for c in result.drift if c.address in drifted),
+                   read_back=tuple(read_back))
 
 
 def review_owners(settings: Settings, *, sandbox: bool | None = None, base: str | None = None,

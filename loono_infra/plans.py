@@ -35,6 +35,8 @@ class Plan:
     summary: ChangeSummary
     outputs: tuple[OutputChange, ...]
     drift: tuple[ResourceChange, ...] = ()
+    # resources whose refresh read back only values the configuration does not set (not drift)
+    read_back: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     engine: str = ""
     mode: str = "normal"
@@ -79,6 +81,7 @@ class Plan:
             summary=ChangeSummary(**data["summary"]),
             outputs=tuple(OutputChange(**o) for o in data["outputs"]),
             drift=tuple(ResourceChange(**c) for c in data.get("drift", [])),
+            read_back=tuple(data.get("read_back", [])),
             warnings=tuple(data.get("warnings", [])), engine=data.get("engine", ""),
             mode=data.get("mode", "normal"), settings_source=data.get("settings_source"),
             decision=Decision.from_dict(data["decision"]) if data.get("decision") else None,

@@ -43,6 +43,9 @@ def print_plan(console: Console, plan: Plan) -> None:
         console.print(f"[bold magenta]replaces[/] {address}")
     if plan.drift:
         console.print(f"{len(plan.drift)} resources changed outside Terraform (refresh only)")
+    if plan.read_back:
+        console.print(f"refresh: {len(plan.read_back)} resources read back values the provider "
+                      "computes or other resources manage; none the configuration sets (no drift)")
     for warning in plan.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     console.print(plan_summary_line(plan))

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from loono_infra.ci.actions import ActionsRun, read_outputs
-from loono_infra.ci.drift import changed_attributes, classify, configured_attributes
 from loono_infra.ci.pr_report import MARKER, REDACTED, render_report, scrub
 from loono_infra.gates.decision import Decision, Failure, Finding
 from loono_infra.plans import Plan
+from loono_infra.terraform.drift import changed_attributes, classify, configured_attributes
 from loono_infra.terraform.models import ChangeSummary, ResourceChange
 from tests.conftest import PROJECT_ROOT
 
