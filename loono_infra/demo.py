@@ -32,8 +32,7 @@ def run_demo(project_dir: Path, console: Console) -> int:
         first = pipeline.plan(settings)
         console.print(f"[bold]2.[/] planned in {time.monotonic() - started:.1f} s")
         reports.print_plan(console, first)
-        if first.decision is not None:
-            console.print(first.decision.to_text().splitlines()[0], markup=False)
+        _print_verdict(console, first)
         started = time.monotonic()
         console.print("[bold]3.[/] applying (the RDS and ECS waiters take about a minute)")
         result = pipeline.apply(first, settings)
@@ -42,11 +41,29 @@ def run_demo(project_dir: Path, console: Console) -> int:
         second = pipeline.plan(settings)
         console.print("[bold]4.[/] planned again:")
         reports.print_plan(console, second)
-        deployed = deploy_demo(settings, console)
-        return 1 if second.has_changes or not deployed else 0
+        _print_verdict(console, second)
+        if second.has_changes or not _passed(first) or not _passed(second):
+            console.print("[bold red]the re-plan is not a clean, gate-passed no-change plan[/]")
+            return 1
+        return 0 if deploy_demo(settings, console) else 1
     finally:
         stop_sandbox(project_dir)
         console.print("[bold]7.[/] sandbox stopped")
+
+
+def _passed(plan_: pipeline.Plan) -> bool:
+    return plan_.decision is not None and plan_.decision.passed
+
+
+def _print_verdict(console: Console, plan_: pipeline.Plan) -> None:
+    """The policy gate's verdict (first line) and every blocking reason."""
+    if plan_.decision is None:
+        console.print("    policy gate: no decision", style="bold red")
+        return
+    console.print("    " + plan_.decision.to_text().splitlines()[0], markup=False,
+                  style="green" if plan_.decision.passed else "bold red")
+    for failure in plan_.decision.failures:
+        console.print(f"      BLOCKS {failure.message}", markup=False)
 
 
 def deploy_demo(settings: Settings, console: Console) -> bool:

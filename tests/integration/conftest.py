@@ -74,4 +74,5 @@ def project_sharing_sandbox(destination: Path, sandbox_project: Path) -> Path:
     state = Path(".loono") / "sandbox" / "server.json"
     (copy / state).parent.mkdir(parents=True)
     shutil.copyfile(sandbox_project / state, copy / state)
+    shutil.copytree(sandbox_project / state.parent / "tls", copy / state.parent / "tls")
     return copy

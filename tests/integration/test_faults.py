@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,15 +14,12 @@ from loono_infra import load_settings, plan
 from loono_infra.errors import PlanFileError, TerraformError
 from loono_infra.pipeline import apply, load_saved_plan
 from loono_infra.sandbox.control import SandboxInfo
-from tests.conftest import copy_project
+from tests.integration.conftest import project_sharing_sandbox
 
 
 def test_broken_module_names_the_file(sandbox_project: Path, sandbox: SandboxInfo,
                                       tmp_path: Path) -> None:
-    broken = copy_project(tmp_path / "broken")
-    state = Path(".loono") / "sandbox" / "server.json"
-    (broken / state).parent.mkdir(parents=True)
-    shutil.copyfile(sandbox_project / state, broken / state)
+    broken = project_sharing_sandbox(tmp_path / "broken", sandbox_project)
     main = broken / "terraform" / "modules" / "ecr" / "main.tf"
     main.write_text(main.read_text().replace("scan_on_push = true", "scan_on_push = nope.x"))
     # A state of its own: the failing plan must not share a lock with the lifecycle test.

@@ -1,4 +1,5 @@
-"""The production-shaped stack on the sandbox: plan, apply, plan again (no changes), destroy."""
+"""The production-shaped stack on the sandbox: plan, apply, plan again (no changes), change a
+tag, plan, apply, destroy; the policy gate's verdict asserted at every plan."""
 
 from __future__ import annotations
 
@@ -6,8 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from loono_infra import apply, destroy, load_settings, plan
-from loono_infra.pipeline import show
+from loono_infra.pipeline import Plan, show
 from loono_infra.sandbox.control import SandboxInfo
+from loono_infra.settings import Settings
+from tests.integration.verdicts import (
+    Outcomes,
+    assert_same_verdict,
+    check_outcomes,
+    finding_keys,
+    with_extra_tag,
+)
 
 EXPECTED_TYPES = {"aws_ecs_service", "aws_ecs_task_definition", "aws_lb_target_group",
                   "aws_ecr_repository", "aws_db_instance", "aws_cloudwatch_log_group"}
@@ -39,13 +48,16 @@ def _leftovers(aws: Any) -> dict[str, list[str]]:
     }
 
 
-def test_plan_apply_replan_destroy(sandbox_project: Path, sandbox: SandboxInfo, aws: Any) -> None:
+def test_plan_apply_replan_change_destroy(sandbox_project: Path, sandbox: SandboxInfo,
+                                          aws: Any) -> None:
     settings = load_settings(sandbox_project / "environments" / "sandbox.toml")
 
     first = plan(settings)
     assert first.has_changes and first.summary.add >= 40
     assert {c.resource_type for c in first.changes} >= EXPECTED_TYPES
     assert first.digest.startswith("sha256:") and first.plan_file.is_file()
+    assert first.decision is not None and first.decision.passed, first.decision.to_text()
+    created = check_outcomes(first)
 
     result = apply(first)
     assert result.outputs["cluster_name"] == "loono-sbx"
@@ -61,8 +73,30 @@ def test_plan_apply_replan_destroy(sandbox_project: Path, sandbox: SandboxInfo, 
     changing = [(c.address, c.action) for c in second.changes if c.changes_something]
     assert changing == [], f"the re-plan after apply is not empty: {changing}"
     assert not second.has_changes
+    assert second.decision is not None and second.decision.passed, second.decision.to_text()
+    assert second.drift == (), [c.address for c in second.drift]
+    assert finding_keys(second) == finding_keys(first)
+    assert_same_verdict(created, check_outcomes(second), "no-change re-plan")
 
-    destroy(settings)
+    original = Path(str(settings.source)).read_text(encoding="utf-8")
+    try:
+        _change_a_tag_and_apply(with_extra_tag(settings, "Round", "2"), first, created, aws)
+    finally:
+        Path(str(settings.source)).write_text(original, encoding="utf-8")
+
+
+def _change_a_tag_and_apply(tagged: Settings, first: Plan, created: Outcomes, aws: Any) -> None:
+    third = plan(tagged)
+    assert third.has_changes and third.summary.change > 0 and third.summary.add == 0
+    assert third.decision is not None and third.decision.passed, third.decision.to_text()
+    assert finding_keys(third) == finding_keys(first)
+    assert_same_verdict(created, check_outcomes(third), "tag-change re-plan")
+    apply(third)
+    fourth = plan(tagged)
+    assert not fourth.has_changes
+    assert fourth.decision is not None and fourth.decision.passed, fourth.decision.to_text()
+
+    destroy(tagged)
     assert not any(_leftovers(aws).values()), _leftovers(aws)
 
 
