@@ -27,6 +27,9 @@ EXAMPLE_INPUTS: dict[str, dict[str, Any]] = {
             "public_subnet_ids": SUBNETS, "private_subnet_ids": SUBNETS,
             "load_balancer_security_group_id": "sg-1", "service_security_group_id": "sg-2",
             "load_balancer_name": "mod-lb", "target_group_name": "mod-tg",
+            "certificate_arn": "arn:aws:acm:eu-central-1:123456789012:certificate/"
+                               "00000000-0000-4000-8000-000000000000",
+            "tls_policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
             "health_check_path": "/health", "health_check_healthy_threshold": 3,
             "health_check_unhealthy_threshold": 3, "health_check_interval_seconds": 15,
             "health_check_timeout_seconds": 5, "health_check_grace_period_seconds": 60},

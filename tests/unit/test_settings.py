@@ -83,6 +83,11 @@ BAD_INPUTS = [
     ("service.repository", "Loono Backend", "service.repository", "ECR repository"),
     ("database.password", "hunter22", "database.password", "secrets are never settings"),
     ("service.cpu", _DELETE, "service.cpu", "Field required"),
+    ("load_balancer.certificate_arn", "arn:aws:iam::123456789012:server-certificate/x",
+     "load_balancer.certificate_arn", "not an ACM certificate ARN"),
+    ("load_balancer.certificate_arn", _DELETE, "load_balancer", "certificate_arn is required"),
+    ("load_balancer.tls_policy", "ELBSecurityPolicy-2016-08", "load_balancer.tls_policy",
+     "Input should be"),
 ]
 
 
