@@ -328,7 +328,7 @@ class DeploySettings(_Model):
     base_url: str | None = Field(
         default=None,
         description="Where the service answers (e.g. https://api.loono.ceo); default: "
-                    "http:// and the load balancer's DNS name.")
+                    "https:// and the load balancer's DNS name.")
     openapi_path: str = Field(
         default="/v3/api-docs", description="Path of the OpenAPI document (springdoc's default).")
     required_paths: list[str] = Field(

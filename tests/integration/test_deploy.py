@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import signal
+import ssl
 import threading
 import time
 import urllib.request
@@ -30,6 +31,7 @@ from loono_infra.operate import LogQuery, read_logs, service_status
 from loono_infra.sandbox.control import require_sandbox, sandbox_dir
 from loono_infra.sandbox.registry import registry_info, restart_registry
 from loono_infra.sandbox.test_backend import build_test_backend
+from loono_infra.sandbox.tls import tls_files
 from loono_infra.settings import Settings, load_settings
 from tests.integration.conftest import project_with_sandbox
 
@@ -56,7 +58,11 @@ class Stack:
 
     def serves(self, path: str) -> bytes:
         balancer = self.aws("elbv2").describe_load_balancers()["LoadBalancers"][0]
-        with urllib.request.urlopen(f"http://{balancer['DNSName']}{path}", timeout=5) as answer:
+        project = Path(str(self.settings.source)).parents[1]
+        trusted = ssl.create_default_context(
+            cafile=str(tls_files(project / ".loono" / "sandbox").ca))
+        with urllib.request.urlopen(f"https://{balancer['DNSName']}{path}", timeout=5,
+                                    context=trusted) as answer:
             return bytes(answer.read())
 
 
