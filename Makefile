@@ -66,9 +66,10 @@ destroy: setup ## Destroy everything of ENV
 schema: setup ## Regenerate environments/settings.schema.json and the README's settings reference
 	$(CLI) schema --output environments/settings.schema.json --readme README.md
 
-lint: setup ## ruff and mypy --strict
+lint: setup ## ruff, mypy --strict, the import contract (layers), terraform fmt -check
 	$(VENV)/bin/ruff check loono_infra tests bench policies
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-logo --no-cache
 
 unit: setup ## Pure, fast tests
 	$(VENV)/bin/pytest tests/unit -q

@@ -23,8 +23,9 @@ from pathlib import Path
 
 from _scratch import rounds_argument, scratch_project  # bench/_scratch.py, beside this script
 
-from loono_infra import load_settings, pipeline
-from loono_infra.gates.checkov import find_checkov
+from loono_infra import load_settings
+from loono_infra.clients.checkov import find_checkov
+from loono_infra.flow import pipeline
 from loono_infra.sandbox.control import require_sandbox
 
 TARGET_RATIO = 0.80

@@ -22,8 +22,8 @@ from pathlib import Path
 from _scratch import rounds_argument, scratch_project  # bench/_scratch.py, beside this script
 
 from loono_infra import load_settings, plan
-from loono_infra.gates.approvals import GitHubContext
-from loono_infra.gates.owners_gate import owners_decision
+from loono_infra.clients.github import GitHubContext
+from loono_infra.flow.gating import judge_owners
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -34,13 +34,14 @@ HEAD = "d" * 40
 PROBE = f"""
 import pickle, sys, time
 started = time.perf_counter()
-from loono_infra.gates.approvals import GitHubContext
-from loono_infra.gates.owners_gate import owners_decision
+from loono_infra.clients.github import GitHubContext
+from loono_infra.flow.gating import judge_owners
+from loono_infra.reports.terminal import decision_text
 from loono_infra import load_settings
 root, env_file, digest, changes, url = pickle.loads(sys.stdin.buffer.read())
 context = GitHubContext("{REPO}", "test-token", url, pull_number=7)
-decision = owners_decision(root, load_settings(env_file), digest, changes, None, context)
-assert decision.passed, decision.to_text()
+decision = judge_owners(root, load_settings(env_file), digest, changes, None, context)
+assert decision.passed, decision_text(decision)
 print(time.perf_counter() - started)
 """
 
@@ -68,7 +69,7 @@ def main() -> int:
             warm = []
             for _ in range(rounds):
                 started = time.perf_counter()
-                owners_decision(project, settings, planned.digest, planned.changes, None, context)
+                judge_owners(project, settings, planned.digest, planned.changes, None, context)
                 warm.append(time.perf_counter() - started)
             requests = len(fake.requests) // (2 * rounds)
     print(f"{len(planned.changes)} planned resources, {requests} API requests per evaluation")

@@ -27,10 +27,11 @@ from pathlib import Path
 
 from _scratch import rounds_argument, scratch_project  # bench/_scratch.py, beside this script
 
-from loono_infra import load_settings, pipeline
+from loono_infra import load_settings
+from loono_infra.core.terraform import commands
+from loono_infra.core.terraform.engine import BinaryEngine
+from loono_infra.flow import pipeline
 from loono_infra.sandbox.control import require_sandbox
-from loono_infra.terraform import commands
-from loono_infra.terraform.engine import BinaryEngine
 
 TARGET_RATIO = 1.15
 CLI = [sys.executable, "-m", "loono_infra.cli"]

@@ -25,14 +25,14 @@ import boto3
 import docker
 from _scratch import rounds_argument, scratch_project
 
-from loono_infra import pipeline
+from loono_infra.core.errors import DeployFailedError
+from loono_infra.core.settings import Settings, load_settings
 from loono_infra.deploy import DeployRecord, deploy
-from loono_infra.errors import DeployFailedError
+from loono_infra.flow import pipeline
+from loono_infra.sandbox.backend_image import build_test_backend
 from loono_infra.sandbox.control import require_sandbox
-from loono_infra.sandbox.registry import REGISTRY_USER
-from loono_infra.sandbox.test_backend import build_test_backend
-from loono_infra.sandbox.wiring import SANDBOX_REGISTRY_PASSWORD
-from loono_infra.settings import Settings, load_settings
+from loono_infra.sandbox.server.registry import REGISTRY_USER
+from loono_infra.sandbox.server.wiring import SANDBOX_REGISTRY_PASSWORD
 
 TARGET_SECONDS = 10.0
 

@@ -30,25 +30,25 @@ __all__ = [
 ]
 
 _HOMES = {
-    "ApplyResult": "loono_infra.pipeline",
-    "Plan": "loono_infra.pipeline",
-    "apply": "loono_infra.pipeline",
-    "destroy": "loono_infra.pipeline",
+    "ApplyResult": "loono_infra.flow.pipeline",
+    "Plan": "loono_infra.flow.pipeline",
+    "apply": "loono_infra.flow.pipeline",
+    "destroy": "loono_infra.flow.pipeline",
     "deploy": "loono_infra.deploy",
     "DeployRecord": "loono_infra.deploy",
-    "plan": "loono_infra.pipeline",
-    "show": "loono_infra.pipeline",
-    "validate": "loono_infra.pipeline",
-    "Settings": "loono_infra.settings",
-    "load_settings": "loono_infra.settings",
-    "LoonoError": "loono_infra.errors",
+    "plan": "loono_infra.flow.pipeline",
+    "show": "loono_infra.flow.pipeline",
+    "validate": "loono_infra.flow.pipeline",
+    "Settings": "loono_infra.core.settings",
+    "load_settings": "loono_infra.core.settings",
+    "LoonoError": "loono_infra.core.errors",
 }
 
 if TYPE_CHECKING:
+    from loono_infra.core.errors import LoonoError
+    from loono_infra.core.settings import Settings, load_settings
     from loono_infra.deploy import DeployRecord, deploy
-    from loono_infra.errors import LoonoError
-    from loono_infra.pipeline import ApplyResult, Plan, apply, destroy, plan, show, validate
-    from loono_infra.settings import Settings, load_settings
+    from loono_infra.flow.pipeline import ApplyResult, Plan, apply, destroy, plan, show, validate
 
 
 def __getattr__(name: str) -> Any:

@@ -15,7 +15,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from loono_infra.errors import LoonoError
+from loono_infra.core.errors import LoonoError
+from loono_infra.reports import terminal as screen
+from loono_infra.reports.terminal import decision_text
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -44,18 +46,22 @@ def _console(stderr: bool = False) -> Console:
                    highlight=False)
 
 
+def _show(lines: str | list[str], *, stderr: bool = False, markup: bool = True) -> None:
+    """Prints what reports/ drew; the CLI draws nothing itself."""
+    console = _console(stderr=stderr)
+    for line in [lines] if isinstance(lines, str) else lines:
+        console.print(line, markup=markup, soft_wrap=True)
+
+
 def _run(action: Callable[[], int]) -> None:
     """Runs a command body; a LoonoError becomes a message and its exit code, never a traceback."""
     try:
         code = action()
     except LoonoError as error:
-        err = _console(stderr=True)
-        err.print(f"[bold red]error:[/] {error.message}", soft_wrap=True)
-        for line in error.details():
-            err.print(f"  {line}", soft_wrap=True, markup=False)
+        _show(screen.error_lines(error.message, error.details()), stderr=True)
         code = error.exit_code
     except KeyboardInterrupt:
-        _console(stderr=True).print("interrupted; Terraform was asked to stop cleanly")
+        _show(screen.interrupted_line(), stderr=True)
         code = EXIT_INTERRUPTED
     raise typer.Exit(code)
 
@@ -65,7 +71,7 @@ def _emit_json(data: Any) -> None:
 
 
 def _settings(env: str, environments_dir: Path) -> Any:
-    from loono_infra.settings import load_settings
+    from loono_infra.core.settings import load_settings
 
     return load_settings(environments_dir / f"{env}.toml")
 
@@ -91,7 +97,8 @@ def plan(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = Fa
     Example: loono-infra plan --env production --sandbox
     """
     def body() -> int:
-        from loono_infra import pipeline, reports
+        from loono_infra.flow import pipeline
+        from loono_infra.reports import terminal as reports
 
         result = pipeline.plan(_settings(env, environments_dir), sandbox=sandbox, refresh=refresh,
                                policy=policy)
@@ -101,7 +108,7 @@ def plan(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = Fa
             reports.print_plan(_console(), result)
             for decision in (result.decision, result.owners):
                 if decision is not None:
-                    _console().print(decision.to_text(), markup=False, soft_wrap=True)
+                    _show(decision_text(decision), markup=False)
         return _plan_exit_code(result)
 
     _run(body)
@@ -117,7 +124,7 @@ def policy_gate(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOpti
     Example: loono-infra policy --env production --sandbox --json
     """
     def body() -> int:
-        from loono_infra import pipeline
+        from loono_infra.flow import pipeline
 
         result = pipeline.plan(_settings(env, environments_dir), sandbox=sandbox)
         decision = result.decision
@@ -126,8 +133,10 @@ def policy_gate(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOpti
         if as_json:
             _emit_json(decision.to_dict())
         else:
-            text = decision.to_markdown() if markdown else decision.to_text()
-            _console().print(text, markup=False, soft_wrap=True)
+            from loono_infra.reports.markdown import decision_markdown
+
+            _show(decision_markdown(decision) if markdown else decision_text(decision),
+                  markup=False)
         return EXIT_OK if decision.passed else EXIT_REFUSED
 
     _run(body)
@@ -146,17 +155,16 @@ def apply(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = F
     Example: loono-infra apply --env sandbox
     """
     def body() -> int:
-        from loono_infra import pipeline, reports
-        from loono_infra.errors import PlanFileError
+        from loono_infra.core.errors import PlanFileError
+        from loono_infra.flow import pipeline
+        from loono_infra.reports import terminal as reports
 
         settings = _settings(env, environments_dir)
         saved = pipeline.load_saved_plan(settings, sandbox=sandbox)
         if digest is not None and digest != saved.digest:
             raise PlanFileError(f"the saved plan is {saved.digest}, not the expected {digest}")
         if emergency_reason is not None:
-            _console(stderr=True).print(
-                "[bold white on red] EMERGENCY APPLY [/] without the owners' approvals; "
-                f"an audit record (who, when, {saved.digest}, why) goes next to the state")
+            _show(screen.emergency_line(saved.digest), stderr=True)
         result = pipeline.apply(saved, settings, emergency_reason=emergency_reason)
         _emit_json(result.to_dict()) if as_json else reports.print_apply(_console(), result)
         return EXIT_OK
@@ -174,7 +182,7 @@ def owners(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = 
     Example: loono-infra owners --env production --base origin/main --json
     """
     def body() -> int:
-        from loono_infra import pipeline
+        from loono_infra.flow import pipeline
 
         result = pipeline.review_owners(_settings(env, environments_dir), sandbox=sandbox,
                                         base=base)
@@ -184,7 +192,7 @@ def owners(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = 
         if as_json:
             _emit_json(decision.to_dict())
         else:
-            _console().print(decision.to_text(), markup=False, soft_wrap=True)
+            _show(decision_text(decision), markup=False)
         return EXIT_OK if decision.passed else EXIT_REFUSED
 
     _run(body)
@@ -199,7 +207,8 @@ def destroy(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption =
     Example: loono-infra destroy --env sandbox --yes
     """
     def body() -> int:
-        from loono_infra import pipeline, reports
+        from loono_infra.flow import pipeline
+        from loono_infra.reports import terminal as reports
 
         if not yes:
             raise LoonoError("destroy removes every resource of the environment: pass --yes")
@@ -225,10 +234,10 @@ def deploy(env: EnvOption,
     Example: loono-infra deploy --env production --image loono-backend:3f2c1ab --build ./backend
     """
     def body() -> int:
+        from loono_infra.core.errors import DeployFailedError
         from loono_infra.deploy import DeployHooks
         from loono_infra.deploy import deploy as run_deploy
-        from loono_infra.errors import DeployFailedError
-        from loono_infra.reports_deploy import PushBars, deploy_hooks, print_deploy
+        from loono_infra.reports.deploy import PushBars, deploy_hooks, print_deploy
 
         console = _console()
         bars = PushBars(console)
@@ -262,7 +271,7 @@ def logs(env: EnvOption,
     Example: loono-infra logs --env production --since 1h --filter ERROR --follow
     """
     def body() -> int:
-        from loono_infra.operate import LogQuery, parse_since, read_logs
+        from loono_infra.deploy.logs import LogQuery, parse_since, read_logs
 
         query = LogQuery(since=parse_since(since), filter_pattern=filter_pattern, follow=follow)
         lines = read_logs(_settings(env, environments_dir), query, sandbox=sandbox)
@@ -273,8 +282,7 @@ def logs(env: EnvOption,
             if as_json:
                 sys.stdout.write(json.dumps(line.as_dict()) + "\n")
             else:
-                _console().print(f"[dim]{line.time} {line.stream}[/] {line.message}",
-                                 soft_wrap=True, highlight=False)
+                _show(screen.log_line(line.time, line.stream, line.message))
         return EXIT_OK
 
     _run(body)
@@ -289,8 +297,8 @@ def status(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = 
     Example: loono-infra status --env production --json
     """
     def body() -> int:
-        from loono_infra.operate import service_status
-        from loono_infra.reports_deploy import print_status
+        from loono_infra.deploy.status import service_status
+        from loono_infra.reports.deploy import print_status
 
         result = service_status(_settings(env, environments_dir), sandbox=sandbox)
         _emit_json(result.as_dict()) if as_json else print_status(_console(), result)
@@ -313,14 +321,14 @@ def report(env: Annotated[list[str], typer.Option(
     Example: loono-infra report --env production --env sandbox
     """
     def body() -> int:
-        from loono_infra.ci.report import pull_request_report
+        from loono_infra.ci.review_report import pull_request_report
 
         result = pull_request_report([_settings(name, environments_dir) for name in env],
                                      sandbox=sandbox, comment=comment)
         if as_json:
             _emit_json(result.as_dict())
         else:
-            _console().print(result.markdown, markup=False, soft_wrap=True)
+            _show(result.markdown, markup=False)
         return EXIT_OK
 
     _run(body)
@@ -341,7 +349,7 @@ def drift(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = F
         if as_json:
             _emit_json(result.as_dict())
         else:
-            _console().print(result.markdown, markup=False, soft_wrap=True)
+            _show(result.markdown, markup=False)
         return EXIT_CHANGES if result.drifted else EXIT_OK
 
     _run(body)
@@ -355,8 +363,8 @@ def render(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = 
     Example: loono-infra render --env production
     """
     def body() -> int:
-        from loono_infra import pipeline
-        from loono_infra.render import write_root
+        from loono_infra.core.render import write_root
+        from loono_infra.flow import pipeline
         from loono_infra.sandbox.control import require_sandbox
 
         target = pipeline.resolve_target(_settings(env, environments_dir), sandbox)
@@ -368,7 +376,7 @@ def render(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = 
             _emit_json({"directory": str(target.workdir), "files": sorted(rendered.files),
                         "changed": changed})
         else:
-            _console().print(f"rendered {target.workdir} ({'changed' if changed else 'unchanged'})")
+            _show(screen.rendered_line(str(target.workdir), changed))
         return EXIT_OK
 
     _run(body)
@@ -382,15 +390,13 @@ def validate(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption 
     Example: loono-infra validate --env production
     """
     def body() -> int:
-        from loono_infra import pipeline
+        from loono_infra.flow import pipeline
 
         warnings = pipeline.validate(_settings(env, environments_dir), sandbox=sandbox)
         if as_json:
             _emit_json({"valid": True, "warnings": warnings})
         else:
-            for warning in warnings:
-                _console().print(f"[yellow]{warning}[/]")
-            _console().print(f"{env}: valid")
+            _show(screen.validate_lines(env, warnings))
         return EXIT_OK
 
     _run(body)
@@ -404,23 +410,18 @@ def bootstrap(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption
     Example: loono-infra bootstrap --env production
     """
     def body() -> int:
-        from loono_infra import pipeline
-        from loono_infra.bootstrap import aws_clients, bootstrap_state_backend
-        from loono_infra.sandbox.control import SANDBOX_REGION_CREDENTIALS, require_sandbox
+        from loono_infra.flow import pipeline
+        from loono_infra.flow.bootstrap import bootstrap_state_backend
+        from loono_infra.flow.targets import aws_endpoint
 
         settings = _settings(env, environments_dir)
-        target = pipeline.resolve_target(settings, sandbox)
-        info = require_sandbox(target.project.root) if target.sandbox else None
-        clients = aws_clients(settings.region, info.url if info else None,
-                              SANDBOX_REGION_CREDENTIALS if info else None)
-        report = bootstrap_state_backend(settings, *clients)
+        s3, dynamodb = aws_endpoint(pipeline.resolve_target(settings, sandbox)).clients(
+            "s3", "dynamodb")
+        report = bootstrap_state_backend(settings, s3, dynamodb)
         if as_json:
             _emit_json(report.as_dict())
         else:
-            for item in report.created:
-                _console().print(f"created {item}")
-            for item in report.existing:
-                _console().print(f"kept {item} (already there)")
+            _show(screen.bootstrap_lines(report.created, report.existing))
         return EXIT_OK
 
     _run(body)
@@ -437,8 +438,8 @@ def schema(output: Annotated[Path | None, typer.Option(help="Write to this file.
     Example: loono-infra schema --output environments/settings.schema.json --readme README.md
     """
     def body() -> int:
+        from loono_infra.core.settings import settings_json_schema
         from loono_infra.docs import update_readme
-        from loono_infra.settings import settings_json_schema
 
         document = settings_json_schema()
         text = json.dumps(document, indent=2, sort_keys=True) + "\n"
@@ -465,8 +466,7 @@ def sandbox_up(as_json: JsonOption = False,
         from loono_infra.sandbox.control import start_sandbox
 
         info = start_sandbox(Path.cwd(), ttl_seconds=ttl)
-        _emit_json(vars(info)) if as_json else _console().print(
-            f"sandbox running at {info.url} (pid {info.pid})")
+        _emit_json(vars(info)) if as_json else _show(screen.sandbox_line(info.url, info.pid))
         return EXIT_OK
 
     _run(body)
@@ -482,8 +482,8 @@ def sandbox_down(as_json: JsonOption = False) -> None:
         from loono_infra.sandbox.control import stop_sandbox
 
         stopped = stop_sandbox(Path.cwd())
-        _emit_json({"stopped": stopped}) if as_json else _console().print(
-            "sandbox stopped" if stopped else "no sandbox was running")
+        _emit_json({"stopped": stopped}) if as_json else _show(
+            screen.sandbox_stopped_line(stopped))
         return EXIT_OK
 
     _run(body)
@@ -502,8 +502,7 @@ def sandbox_status(as_json: JsonOption = False) -> None:
         if as_json:
             _emit_json({"running": info is not None, **(vars(info) if info else {})})
         else:
-            _console().print(f"sandbox running at {info.url} (pid {info.pid})" if info
-                             else "sandbox not running")
+            _show(screen.sandbox_line(info.url if info else None, info.pid if info else None))
         return EXIT_OK if info else EXIT_ERROR
 
     _run(body)

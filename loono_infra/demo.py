@@ -14,10 +14,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from loono_infra import pipeline, reports
-from loono_infra.errors import DeployFailedError, LoonoError
+from loono_infra.core.errors import DeployFailedError, LoonoError
+from loono_infra.core.settings import Settings, load_settings
+from loono_infra.flow import pipeline
+from loono_infra.reports import terminal as reports
 from loono_infra.sandbox.control import start_sandbox, stop_sandbox
-from loono_infra.settings import Settings, load_settings
 
 DEMO_TTL_SECONDS = 1800
 
@@ -57,13 +58,8 @@ def _passed(plan_: pipeline.Plan) -> bool:
 
 def _print_verdict(console: Console, plan_: pipeline.Plan) -> None:
     """The policy gate's verdict (first line) and every blocking reason."""
-    if plan_.decision is None:
-        console.print("    policy gate: no decision", style="bold red")
-        return
-    console.print("    " + plan_.decision.to_text().splitlines()[0], markup=False,
-                  style="green" if plan_.decision.passed else "bold red")
-    for failure in plan_.decision.failures:
-        console.print(f"      BLOCKS {failure.message}", markup=False)
+    for line in reports.verdict_lines(plan_.decision):
+        console.print(line, soft_wrap=True)
 
 
 def deploy_demo(settings: Settings, console: Console) -> bool:
@@ -71,9 +67,9 @@ def deploy_demo(settings: Settings, console: Console) -> bool:
     import docker
 
     from loono_infra.deploy import deploy
-    from loono_infra.operate import service_status
-    from loono_infra.reports_deploy import PushBars, deploy_hooks, print_deploy
-    from loono_infra.sandbox.test_backend import build_test_backend
+    from loono_infra.deploy.status import service_status
+    from loono_infra.reports.deploy import PushBars, deploy_hooks, print_deploy
+    from loono_infra.sandbox.backend_image import build_test_backend
 
     engine = docker.from_env()
     console.print("[bold]5.[/] building the test backend (busybox httpd FROM scratch) and "

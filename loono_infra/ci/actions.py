@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loono_infra.errors import LoonoError
+from loono_infra.core.errors import LoonoError
 
 
 @dataclass(frozen=True)

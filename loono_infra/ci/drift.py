@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from loono_infra import pipeline
 from loono_infra.ci.actions import ActionsRun
-from loono_infra.reports_markdown import render_markdown
-from loono_infra.settings import Settings
-from loono_infra.terraform.drift import DriftedResource, classify_document
+from loono_infra.core.settings import Settings
+from loono_infra.core.terraform.drift import DriftedResource, classify_document
+from loono_infra.flow import pipeline
+from loono_infra.reports.markdown import render_markdown
 
 
 @dataclass(frozen=True)

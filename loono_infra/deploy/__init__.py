@@ -1,5 +1,7 @@
-"""Deploy: push the image, roll the ECS service, wait for a healthy rollout, roll back on
-failure."""
+"""Deploy (a flow): push the image, roll the ECS service, wait for a healthy rollout, roll
+back on failure; the running service's status and logs (deploy/status.py).
+
+May import: flow (targets), clients, the sandbox's client side, core."""
 
 from __future__ import annotations
 

@@ -13,6 +13,8 @@ import docker
 from botocore.exceptions import ClientError
 from docker.models.images import Image
 
+from loono_infra.core.errors import DeployError, DeployFailedError
+from loono_infra.core.settings import Settings
 from loono_infra.deploy.acceptors import Expectation, WaitResult, short_revision, wait_for
 from loono_infra.deploy.checks import Fetch, consecutive_health, http_fetch, post_deploy_tests
 from loono_infra.deploy.clients import DeployClients
@@ -34,9 +36,7 @@ from loono_infra.deploy.service import (
     task_story,
 )
 from loono_infra.deploy.taskdef import register_with_image
-from loono_infra.errors import DeployError, DeployFailedError
-from loono_infra.settings import Settings
-from loono_infra.targets import resolve_target
+from loono_infra.flow.targets import resolve_target
 
 
 @dataclass(frozen=True)
@@ -73,8 +73,7 @@ def deploy(settings: Settings, image: str, build: Path | None = None, *,
     target = resolve_target(settings, sandbox)
     run = _Deploy(settings, reference, clients or DeployClients.for_target(target),
                   docker_client or docker_engine(), hooks or DeployHooks(), timing or Timing(),
-                  target.project.root / ".loono" / "deploys" /
-                  ("sandbox" if target.sandbox else "aws") / settings.environment)
+                  target.project.deploys_dir(settings, target.sandbox))
     return run.run(build)
 
 

@@ -12,7 +12,7 @@ import docker
 import docker.errors
 from docker.models.images import Image
 
-from loono_infra.errors import DeployError
+from loono_infra.core.errors import DeployError
 
 _REFERENCE = re.compile(r"^(?P<name>[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::\d+/[^:@]+)?)"
                         r":(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$")

@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from loono_infra.errors import DeployError, DeployLockedError
+from loono_infra.core.errors import DeployError, DeployLockedError
 
 
 def lock_owner() -> str:

@@ -20,7 +20,7 @@ import docker.errors
 from docker.models.images import Image
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from loono_infra.errors import DeployError
+from loono_infra.core.errors import DeployError
 
 PushProgress = Callable[[dict[str, Any]], None]
 _MANIFEST_TYPES = ", ".join((

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from loono_infra._files import write_atomically
+from loono_infra.core.files import write_atomically
 
 
 @dataclass

@@ -9,9 +9,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from loono_infra.core.errors import DeployError
+from loono_infra.core.settings import Settings
 from loono_infra.deploy.acceptors import Observation, short_revision
-from loono_infra.errors import DeployError
-from loono_infra.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from loono_infra.errors import DeployError
+from loono_infra.core.errors import DeployError
 
 # RegisterTaskDefinition's members that DescribeTaskDefinition returns; the rest
 # (ARN, revision, status, requiresAttributes, registeredAt...) are ECS's own bookkeeping.

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from loono_infra.errors import SandboxError
-from loono_infra.sandbox.processes import alive, terminate
-from loono_infra.sandbox.registry import stop_registry
+from loono_infra.core.errors import SandboxError
+from loono_infra.core.workspace import Project
+from loono_infra.sandbox.processes import REGISTRY_RECORD, alive, stop_recorded, terminate
 
-SANDBOX_DIR = Path(".loono") / "sandbox"
 DEFAULT_TTL_SECONDS = 4 * 3600
 SANDBOX_REGION_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox"}
 
@@ -31,8 +30,8 @@ class SandboxInfo:
 
 
 def sandbox_dir(project_dir: Path) -> Path:
-    """Where the sandbox keeps its state file, log and secrets."""
-    return project_dir / SANDBOX_DIR
+    """Where the sandbox keeps its state file, log, TLS files and secrets."""
+    return Project(project_dir).sandbox_dir
 
 
 def _state_file(project_dir: Path) -> Path:
@@ -83,7 +82,7 @@ def start_sandbox(project_dir: Path, ttl_seconds: float = DEFAULT_TTL_SECONDS,
     state_file.unlink(missing_ok=True)
     log = (directory / "server.log").open("ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "loono_infra.sandbox.server", "--state-file", str(state_file),
+        [sys.executable, "-m", "loono_infra.sandbox.server.main", "--state-file", str(state_file),
          "--ttl", str(ttl_seconds)],
         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         cwd=project_dir,
@@ -120,7 +119,8 @@ def stop_sandbox(project_dir: Path, wait_seconds: float = 10.0) -> bool:
     if info is None:
         return False
     terminate(info.pid, wait_seconds)
-    stop_registry(sandbox_dir(project_dir) / "registry")  # in case the server could not
+    # the registry too, in case the server could not stop it
+    stop_recorded(sandbox_dir(project_dir) / "registry" / REGISTRY_RECORD)
     _state_file(project_dir).unlink(missing_ok=True)
     for marker in ("bootstrapped.json", "acm.json"):  # what they record died with the sandbox
         (sandbox_dir(project_dir) / marker).unlink(missing_ok=True)

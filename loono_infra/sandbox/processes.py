@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import time
+from pathlib import Path
+
+REGISTRY_RECORD = "registry.json"  # the sandbox registry's pid, address and password
 
 
 def alive(pid: int) -> bool:
@@ -31,3 +35,15 @@ def terminate(pid: int, wait_seconds: float) -> None:
     if alive(pid):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+
+
+def stop_recorded(record: Path, wait_seconds: float = 5.0) -> bool:
+    """Stops the process whose pid a JSON record ({"pid": ...}) names; whether it was running."""
+    try:
+        pid = int(json.loads(record.read_text(encoding="utf-8"))["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    if not alive(pid):
+        return False
+    terminate(pid, wait_seconds)
+    return True

@@ -6,9 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from loono_infra.gates.approvals import ApprovalError, GitHubApprovals, GitHubContext
-from loono_infra.gates.owners_gate import evaluate_with_github
-from loono_infra.gates.ownership import Requirement
+from loono_infra.clients.github import ApprovalError, GitHubApprovals, GitHubContext
+from loono_infra.flow.gating import read_approvals
+from loono_infra.gates.owners.decide import judge_approvals
+from loono_infra.gates.owners.mapping import Requirement
 from tests.github_fake import REPO, FakeGitHub, github_server
 
 HEAD = "a" * 40
@@ -29,7 +30,7 @@ def judge(fake: FakeGitHub, requirement: Requirement = DB, **context: object) ->
     options = {"pull_number": 7, "retry_wait_seconds": 0.01, "attempts": 3, **context}
     source = GitHubApprovals(GitHubContext(REPO, "test-token", fake.base_url,
                                            **options))  # type: ignore[arg-type]
-    failures, _ = evaluate_with_github([requirement], source)
+    failures, _ = judge_approvals([requirement], read_approvals(source))
     return [f.message for f in failures]
 
 
@@ -118,7 +119,7 @@ def test_api_down_refuses(github: FakeGitHub) -> None:
     source = GitHubApprovals(GitHubContext(REPO, "test-token", url, pull_number=7,
                                            attempts=2, retry_wait_seconds=0.01))
     with pytest.raises(ApprovalError, match="after 2 attempts"):
-        evaluate_with_github([DB], source)
+        judge_approvals([DB], read_approvals(source))
 
 
 def test_a_malformed_answer_refuses(github: FakeGitHub) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from loono_infra import load_settings, plan
-from loono_infra.bootstrap import aws_clients, bootstrap_state_backend
+from loono_infra.core.settings import Settings
+from loono_infra.flow.bootstrap import aws_clients, bootstrap_state_backend
 from loono_infra.sandbox.control import SANDBOX_REGION_CREDENTIALS, SandboxInfo
-from loono_infra.settings import Settings
 
 
 def _fresh_backend_settings(project: Path) -> Settings:

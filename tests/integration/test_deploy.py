@@ -22,17 +22,18 @@ import docker
 import pytest
 from typer.testing import CliRunner
 
-from loono_infra import pipeline
+from loono_infra.core.errors import DeployError, DeployFailedError, DeployLockedError
+from loono_infra.core.settings import Settings, load_settings
 from loono_infra.deploy import DeployHooks, deploy
 from loono_infra.deploy.lock import DeployLock
+from loono_infra.deploy.logs import LogQuery, read_logs
 from loono_infra.deploy.push import EcrLogins, Pusher
-from loono_infra.errors import DeployError, DeployFailedError, DeployLockedError
-from loono_infra.operate import LogQuery, read_logs, service_status
+from loono_infra.deploy.status import service_status
+from loono_infra.flow import pipeline
+from loono_infra.sandbox.backend_image import build_test_backend
 from loono_infra.sandbox.control import require_sandbox, sandbox_dir
-from loono_infra.sandbox.registry import registry_info, restart_registry
-from loono_infra.sandbox.test_backend import build_test_backend
+from loono_infra.sandbox.server.registry import registry_info, restart_registry
 from loono_infra.sandbox.tls import tls_files
-from loono_infra.settings import Settings, load_settings
 from tests.integration.conftest import project_with_sandbox
 
 pytestmark = pytest.mark.integration

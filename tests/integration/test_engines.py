@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 
 from loono_infra import load_settings, plan
-from loono_infra.pipeline import engine_environment, resolve_target, show
+from loono_infra.core.terraform import commands
+from loono_infra.core.terraform.engine import BinaryEngine, EmbeddedEngine
+from loono_infra.flow.pipeline import engine_environment, resolve_target, show
 from loono_infra.sandbox.control import SandboxInfo
-from loono_infra.terraform import commands
-from loono_infra.terraform.engine import BinaryEngine, EmbeddedEngine
 from tests.integration.conftest import terraform_1_0_binary
 
 PRODUCTION_FIGURES = {

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from loono_infra import load_settings, plan
-from loono_infra.errors import PlanFileError, TerraformError
-from loono_infra.pipeline import apply, load_saved_plan
+from loono_infra.core.errors import PlanFileError, TerraformError
+from loono_infra.flow.pipeline import apply, load_saved_plan
 from loono_infra.sandbox.control import SandboxInfo
 from tests.integration.conftest import project_sharing_sandbox
 

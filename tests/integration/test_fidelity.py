@@ -1,4 +1,4 @@
-"""The sandbox answers like AWS where moto alone does not (loono_infra.sandbox.fidelity)."""
+"""The sandbox answers like AWS where moto alone does not (loono_infra.sandbox.server.fidelity)."""
 
 from __future__ import annotations
 

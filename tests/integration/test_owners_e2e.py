@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 
 from loono_infra import apply, load_settings, plan
-from loono_infra.errors import GateRefusedError, LoonoError, PlanFileError
-from loono_infra.pipeline import review_owners
+from loono_infra.core.errors import GateRefusedError, LoonoError, PlanFileError
+from loono_infra.core.settings import Settings
+from loono_infra.flow.pipeline import review_owners
+from loono_infra.reports.terminal import decision_text
 from loono_infra.sandbox.control import (
     SandboxInfo,
     require_sandbox,
 )
-from loono_infra.settings import Settings
 from tests.github_fake import REPO, FakeGitHub, github_server
 from tests.integration.conftest import project_sharing_sandbox, project_with_sandbox
 
@@ -65,7 +66,7 @@ def test_rds_change_waits_for_database_owners_and_binds_to_the_plan(
 
     github.review(7, "dora", "APPROVED", HEAD)
     approved = review_owners(settings, sandbox=True)
-    assert approved.owners is not None and approved.owners.passed, approved.owners.to_text()
+    assert approved.owners is not None and approved.owners.passed, decision_text(approved.owners)
     assert approved.owners.digest == first.approval_digest
     assert any("approved by dora" in note for note in approved.owners.notes)
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from loono_infra.gates import checkov as ck
-from loono_infra.gates.checkov import CheckResult, Scan
+from loono_infra.clients import checkov as ck
+from loono_infra.clients.checkov import CheckResult, Scan
 from tests.conftest import PROJECT_ROOT
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures"

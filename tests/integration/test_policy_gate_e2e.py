@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from loono_infra import apply, load_settings, plan
-from loono_infra.errors import GateRefusedError
+from loono_infra.core.errors import GateRefusedError
+from loono_infra.reports.terminal import decision_text
 from loono_infra.sandbox.control import SandboxInfo
 from tests.conftest import PROJECT_ROOT
 from tests.integration.conftest import project_sharing_sandbox
@@ -31,7 +32,7 @@ def test_production_passes_with_its_dated_override(sandbox_project: Path,
     planned = plan(load_settings(sandbox_project / "environments" / "production.toml"),
                    sandbox=True, refresh=False)
     decision = planned.decision
-    assert decision is not None and decision.passed, decision and decision.to_text()
+    assert decision is not None and decision.passed, decision and decision_text(decision)
     assert decision.digest == planned.digest
     overridden = {f.check_id for f in decision.findings if f.overridden_by}
     assert {"CKV_LOONO_14", "CKV_AWS_250"} <= overridden

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from loono_infra import apply, load_settings, plan
-from loono_infra.pipeline import Plan
+from loono_infra.flow.pipeline import Plan
+from loono_infra.reports.terminal import decision_text
 from loono_infra.sandbox.tls import tls_files
 from tests.github_fake import REPO, FakeGitHub, github_server
 from tests.integration.conftest import project_with_sandbox
@@ -48,8 +49,8 @@ def approved(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
 
 
 def _gates_passed(planned: Plan) -> None:
-    assert planned.decision is not None and planned.decision.passed, planned.decision.to_text()
-    assert planned.owners is not None and planned.owners.passed, planned.owners.to_text()
+    assert planned.decision is not None and planned.decision.passed, decision_text(planned.decision)
+    assert planned.owners is not None and planned.owners.passed, decision_text(planned.owners)
 
 
 def test_production_passes_before_and_after_it_exists(production_project: Path,

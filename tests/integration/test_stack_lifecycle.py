@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from loono_infra import apply, destroy, load_settings, plan
-from loono_infra.pipeline import Plan, show
+from loono_infra.core.settings import Settings
+from loono_infra.flow.pipeline import Plan, show
+from loono_infra.reports.terminal import decision_text
 from loono_infra.sandbox.control import SandboxInfo
-from loono_infra.settings import Settings
 from tests.integration.verdicts import (
     Outcomes,
     assert_same_verdict,
@@ -56,7 +57,7 @@ def test_plan_apply_replan_change_destroy(sandbox_project: Path, sandbox: Sandbo
     assert first.has_changes and first.summary.add >= 40
     assert {c.resource_type for c in first.changes} >= EXPECTED_TYPES
     assert first.digest.startswith("sha256:") and first.plan_file.is_file()
-    assert first.decision is not None and first.decision.passed, first.decision.to_text()
+    assert first.decision is not None and first.decision.passed, decision_text(first.decision)
     created = check_outcomes(first)
 
     result = apply(first)
@@ -73,7 +74,7 @@ def test_plan_apply_replan_change_destroy(sandbox_project: Path, sandbox: Sandbo
     changing = [(c.address, c.action) for c in second.changes if c.changes_something]
     assert changing == [], f"the re-plan after apply is not empty: {changing}"
     assert not second.has_changes
-    assert second.decision is not None and second.decision.passed, second.decision.to_text()
+    assert second.decision is not None and second.decision.passed, decision_text(second.decision)
     assert second.drift == (), [c.address for c in second.drift]
     assert finding_keys(second) == finding_keys(first)
     assert_same_verdict(created, check_outcomes(second), "no-change re-plan")
@@ -88,13 +89,13 @@ def test_plan_apply_replan_change_destroy(sandbox_project: Path, sandbox: Sandbo
 def _change_a_tag_and_apply(tagged: Settings, first: Plan, created: Outcomes, aws: Any) -> None:
     third = plan(tagged)
     assert third.has_changes and third.summary.change > 0 and third.summary.add == 0
-    assert third.decision is not None and third.decision.passed, third.decision.to_text()
+    assert third.decision is not None and third.decision.passed, decision_text(third.decision)
     assert finding_keys(third) == finding_keys(first)
     assert_same_verdict(created, check_outcomes(third), "tag-change re-plan")
     apply(third)
     fourth = plan(tagged)
     assert not fourth.has_changes
-    assert fourth.decision is not None and fourth.decision.passed, fourth.decision.to_text()
+    assert fourth.decision is not None and fourth.decision.passed, decision_text(fourth.decision)
 
     destroy(tagged)
     assert not any(_leftovers(aws).values()), _leftovers(aws)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from loono_infra.sandbox.balancer import redirect_location
+from loono_infra.sandbox.server.balancer import redirect_location
 from loono_infra.sandbox.tls import loopback_pool, minimum_tls_version
 
 TERRAFORM_REDIRECT = {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301",

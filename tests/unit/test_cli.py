@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from loono_infra.cli import app
-from loono_infra.settings import settings_json_schema
+from loono_infra.core.settings import settings_json_schema
 from tests.conftest import PROJECT_ROOT
 
 runner = CliRunner()

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from loono_infra.gates.codeowners import find_codeowners, parse_codeowners
+from loono_infra.flow.repository import find_codeowners
+from loono_infra.gates.owners.codeowners import parse_codeowners
 
 # The example CODEOWNERS of GitHub's "About code owners" page (owners shortened).
 GITHUB_EXAMPLE = """\

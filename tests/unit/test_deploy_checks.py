@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from loono_infra.core.errors import DeployError
 from loono_infra.deploy.checks import (
     Answer,
     consecutive_health,
@@ -18,7 +19,6 @@ from loono_infra.deploy.checks import (
 from loono_infra.deploy.image import parse_reference
 from loono_infra.deploy.push import AuthPushError, TransientPushError, _classified
 from loono_infra.deploy.taskdef import with_image
-from loono_infra.errors import DeployError
 
 VALID_API = {"openapi": "3.0.1", "info": {"title": "Loono API", "version": "1"},
              "paths": {"/health": {"get": {"responses": {"200": {"description": "up"}}}}}}

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from loono_infra.core.errors import DeployError
 from loono_infra.deploy.push import EcrLogins, Pusher, RegistryLogin
-from loono_infra.errors import DeployError
 
 DIGEST = "sha256:" + "a" * 64
 OK = [{"status": "Preparing", "id": "l1"}, {"status": "Pushed", "id": "l1"},

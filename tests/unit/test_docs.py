@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from loono_infra.core.errors import LoonoError
+from loono_infra.core.settings import settings_json_schema
 from loono_infra.docs import END, START, settings_reference, with_reference
-from loono_infra.errors import LoonoError
-from loono_infra.settings import settings_json_schema
 from tests.conftest import PROJECT_ROOT
 
 

@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from loono_infra.errors import LoonoError
-from loono_infra.gates.approvals import GitHubContext, PullRequestInfo, Review, effective_approvers
-from loono_infra.gates.codeowners import parse_codeowners
-from loono_infra.gates.owners_gate import owners_decision
-from loono_infra.gates.ownership import changed_files, coverage_problems, requirements
-from loono_infra.settings import load_settings
-from loono_infra.terraform.models import ResourceChange
+from loono_infra.clients.github import GitHubContext, PullRequestInfo, Review
+from loono_infra.core.errors import LoonoError
+from loono_infra.core.settings import load_settings
+from loono_infra.core.terraform.models import ResourceChange
+from loono_infra.flow.gating import judge_owners
+from loono_infra.flow.repository import changed_files
+from loono_infra.gates.owners.approvals import effective_approvers
+from loono_infra.gates.owners.codeowners import parse_codeowners
+from loono_infra.gates.owners.mapping import coverage_problems, requirements
 from tests.conftest import PROJECT_ROOT
 
 CODEOWNERS = parse_codeowners((PROJECT_ROOT / ".github" / "CODEOWNERS").read_text())
@@ -72,7 +74,7 @@ def test_latest_review_per_reviewer_on_the_head_counts() -> None:
 
 def test_a_local_run_cannot_approve_itself(project_copy: Path) -> None:
     settings = load_settings(project_copy / "environments" / "production.toml")
-    decision = owners_decision(project_copy, settings, "sha256:x",
+    decision = judge_owners(project_copy, settings, "sha256:x",
                                [change("module.rds.aws_db_instance.this", "aws_db_instance",
                                        "create")], None, None)
     assert not decision.passed
@@ -83,7 +85,7 @@ def test_a_local_run_cannot_approve_itself(project_copy: Path) -> None:
 def test_no_codeowners_file_refuses(project_copy: Path) -> None:
     (project_copy / ".github" / "CODEOWNERS").unlink()
     settings = load_settings(project_copy / "environments" / "production.toml")
-    decision = owners_decision(project_copy, settings, "sha256:x", [], None, None)
+    decision = judge_owners(project_copy, settings, "sha256:x", [], None, None)
     assert not decision.passed and "no CODEOWNERS" in decision.failures[0].message
 
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from loono_infra.errors import LoonoError, SettingsError
-from loono_infra.pipeline import Plan, engine_environment, resolve_target, workdir_lock
+from loono_infra.core.errors import LoonoError, SettingsError
+from loono_infra.core.settings import load_settings
+from loono_infra.core.terraform.engine import EmbeddedEngine
+from loono_infra.core.terraform.models import ChangeSummary, OutputChange, ResourceChange
+from loono_infra.flow.pipeline import Plan, engine_environment, resolve_target, workdir_lock
 from loono_infra.sandbox.control import SandboxInfo
-from loono_infra.settings import load_settings
-from loono_infra.terraform.engine import EmbeddedEngine
-from loono_infra.terraform.models import ChangeSummary, OutputChange, ResourceChange
 
 
 def test_sandbox_only_environment_cannot_target_aws(project_copy: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from loono_infra.gates.plan_view import Shape, judged_values, judged_view, shapes_from_schema
+from loono_infra.gates.policy.plan_view import Shape, judged_values, judged_view, shapes_from_schema
 
 SCHEMA = {"provider_schemas": {"aws": {"resource_schemas": {
     "aws_security_group": {"block": {"attributes": {

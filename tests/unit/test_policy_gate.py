@@ -9,15 +9,18 @@ from typing import Any
 
 import pytest
 
-from loono_infra.errors import GateRefusedError, SettingsError
-from loono_infra.gates import checkov as ck
-from loono_infra.gates.checkov import CheckResult, Scan
-from loono_infra.gates.decision import Decision
-from loono_infra.gates.enforcement import CheckLevel, Enforcement, load_enforcement
-from loono_infra.gates.policy import check_override_resources, evaluate, normalized_plan
-from loono_infra.pipeline import Plan, require_passed_decision
-from loono_infra.settings import Settings, load_settings
-from loono_infra.terraform.models import ChangeSummary
+from loono_infra.clients import checkov as ck
+from loono_infra.clients.checkov import CheckResult, Scan
+from loono_infra.core.decision import Decision
+from loono_infra.core.errors import GateRefusedError, SettingsError
+from loono_infra.core.settings import Settings, load_settings
+from loono_infra.core.terraform.models import ChangeSummary
+from loono_infra.flow.pipeline import Plan, require_passed_decision
+from loono_infra.flow.policy_scan import normalized_plan
+from loono_infra.gates.policy.enforcement import CheckLevel, Enforcement, load_enforcement
+from loono_infra.gates.policy.evaluate import check_override_resources, evaluate
+from loono_infra.reports.markdown import decision_markdown
+from loono_infra.reports.terminal import decision_text
 from tests.conftest import PROJECT_ROOT
 
 TODAY = datetime.date(2026, 11, 26)
@@ -182,7 +185,7 @@ def test_apply_needs_a_passed_decision_for_the_same_digest() -> None:
 
 def test_decision_renders_as_text_markdown_and_json() -> None:
     decision = decide([failed("CKV2_LOONO_1"), failed("CKV_AWS_91")], [])
-    assert "REFUSED" in decision.to_text() and "CKV2_LOONO_1" in decision.to_text()
-    markdown = decision.to_markdown()
+    assert "REFUSED" in decision_text(decision) and "CKV2_LOONO_1" in decision_text(decision)
+    markdown = decision_markdown(decision)
     assert "❌ refused" in markdown and "| check |" in markdown and "CKV_AWS_91" in markdown
     assert Decision.from_dict(json.loads(decision.to_json())) == decision

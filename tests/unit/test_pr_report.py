@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from loono_infra.ci.actions import ActionsRun, read_outputs
-from loono_infra.ci.pr_report import MARKER, REDACTED, render_report, scrub
-from loono_infra.gates.decision import Decision, Failure, Finding
-from loono_infra.plans import Plan
-from loono_infra.terraform.drift import changed_attributes, classify, configured_attributes
-from loono_infra.terraform.models import ChangeSummary, ResourceChange
+from loono_infra.ci.comment_text import MARKER, render_report
+from loono_infra.core.decision import Decision, Failure, Finding
+from loono_infra.core.plans import Plan
+from loono_infra.core.redact import REDACTED, scrub
+from loono_infra.core.terraform.drift import changed_attributes, classify, configured_attributes
+from loono_infra.core.terraform.models import ChangeSummary, ResourceChange
 from tests.conftest import PROJECT_ROOT
 
 GOLDEN = PROJECT_ROOT / "tests" / "golden" / "pr_report.md"
@@ -97,7 +98,7 @@ def test_outside_actions_nothing_is_written() -> None:
 
 
 def test_an_unreadable_event_is_an_error_naming_it(tmp_path: Path) -> None:
-    from loono_infra.errors import LoonoError
+    from loono_infra.core.errors import LoonoError
 
     with pytest.raises(LoonoError, match="GITHUB_EVENT_PATH"):
         ActionsRun.from_environment({"GITHUB_EVENT_PATH": str(tmp_path / "missing.json")})

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from loono_infra.errors import ProviderError
-from loono_infra.providers import (
+from loono_infra.core.errors import ProviderError
+from loono_infra.core.providers import (
     AWS_PROVIDER_SHA256,
     AWS_PROVIDER_ZIP,
     bundled_provider_zip,

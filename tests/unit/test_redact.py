@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from loono_infra.redact import REDACTED, redacted_json, sensitive_values
+from loono_infra.core.redact import REDACTED, redacted_json, sensitive_values
 
 DOCUMENT = {
     "variables": {"db_master_password": {"value": "s3cr3t-pa55"}, "region": {"value": "eu"}},

@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from loono_infra.render import (
+from loono_infra.core.render import (
     SANDBOX_SERVICES,
     SandboxEndpoint,
     modules_source_for,
     render,
-    root_module_dir,
     write_root,
 )
-from loono_infra.settings import Settings, load_settings, parse_settings
+from loono_infra.core.settings import Settings, load_settings, parse_settings
+from loono_infra.core.workspace import Project
 from tests.conftest import PROJECT_ROOT
 
 PRODUCTION = PROJECT_ROOT / "environments" / "production.toml"
@@ -89,7 +89,7 @@ def test_real_aws_render_has_no_sandbox_endpoint() -> None:
 
 def test_every_module_is_wired_with_a_relative_source(tmp_path: Path) -> None:
     settings = load_settings(PRODUCTION)
-    root = root_module_dir(tmp_path, settings, sandbox=True)
+    root = Project(tmp_path).root_module_dir(settings, sandbox=True)
     assert root == tmp_path / ".loono" / "sandbox" / "production"
     source = modules_source_for(root, tmp_path / "terraform" / "modules")
     assert source == "../../../terraform/modules"

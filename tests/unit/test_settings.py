@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from loono_infra.errors import SettingsError
-from loono_infra.settings import load_settings, parse_settings
+from loono_infra.core.errors import SettingsError
+from loono_infra.core.settings import load_settings, parse_settings
 from tests.conftest import PROJECT_ROOT
 
 PRODUCTION = PROJECT_ROOT / "environments" / "production.toml"

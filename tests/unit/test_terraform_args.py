@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from loono_infra.terraform import args
+from loono_infra.core.terraform import args
 
 
 def test_plan_saves_a_file_with_json_and_detailed_exit_codes() -> None:

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from loono_infra.errors import TerraformError
-from loono_infra.terraform.models import parse_plan_document, parse_plan_stream
-from loono_infra.terraform.output import json_lines, stream_diagnostics
+from loono_infra.core.errors import TerraformError
+from loono_infra.core.terraform.models import parse_plan_document, parse_plan_stream
+from loono_infra.core.terraform.output import json_lines, stream_diagnostics
 
 
 def _change(addr: str, module: str | None, rtype: str, name: str, action: str,

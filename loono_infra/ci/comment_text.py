@@ -1,0 +1,73 @@
+"""The pull-request report: per environment the plan's counts, replaced and destroyed resources,
+the policy findings, the owners still needed and the plan digest. One comment, kept up to date.
+
+Every known secret value (the database password) is scrubbed from the rendered text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from loono_infra.core.plans import Plan
+from loono_infra.core.redact import scrub
+from loono_infra.reports.markdown import render_markdown
+
+MARKER = "<!-- loono-infra:plan-report -->"
+
+
+@dataclass(frozen=True)
+class EnvironmentReport:
+    """What the report says about one environment's plan."""
+
+    environment: str
+    digest: str
+    add: int
+    change: int
+    destroy: int
+    replaced: tuple[str, ...]
+    destroyed: tuple[str, ...]
+    policy_passed: bool | None
+    policy_failures: tuple[str, ...]
+    overridden: int
+    owners_passed: bool | None
+    owners_failures: tuple[str, ...]
+
+    @classmethod
+    def of(cls, plan: Plan) -> EnvironmentReport:
+        changes = plan.changes
+        policy, owners = plan.decision, plan.owners
+        return cls(
+            environment=plan.environment, digest=plan.digest, add=plan.summary.add,
+            change=plan.summary.change, destroy=plan.summary.destroy,
+            replaced=tuple(c.address for c in changes if c.action == "replace"),
+            destroyed=tuple(c.address for c in changes if c.action == "delete"),
+            policy_passed=None if policy is None else policy.passed,
+            policy_failures=_failures(policy),
+            overridden=0 if policy is None else sum(
+                f.overridden_by is not None for f in policy.findings),
+            owners_passed=None if owners is None else owners.passed,
+            owners_failures=_failures(owners))
+
+    @property
+    def ready(self) -> bool:
+        return self.policy_passed is not False and self.owners_passed is not False
+
+
+def _failures(decision: Any) -> tuple[str, ...]:
+    if decision is None:
+        return ()
+    return tuple(
+        " ".join(part for part in (f.check_id, f"`{f.resource}`" if f.resource else "",
+                                   f.message) if part)
+        for f in decision.failures)
+
+
+def render_report(plans: Sequence[Plan], secrets: Iterable[str] = (),
+                  run_url: str | None = None) -> str:
+    """The comment's Markdown (starting with the marker that finds it again)."""
+    reports = [EnvironmentReport.of(plan) for plan in plans]
+    text = render_markdown("pr_report.md.j2", marker=MARKER, reports=reports, run_url=run_url)
+    return scrub(text, secrets)
+

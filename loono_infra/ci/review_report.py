@@ -1,0 +1,64 @@
+"""`loono-infra report`: plan every environment, both gates in report mode, then one PR comment
+(edited, never re-posted), the job summary and the step outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from loono_infra.ci.actions import ActionsRun
+from loono_infra.ci.comment_text import MARKER, render_report
+from loono_infra.clients.github import GitHubContext, upsert_comment
+from loono_infra.core.plans import Plan
+from loono_infra.core.secrets import known_secrets
+from loono_infra.core.settings import Settings
+from loono_infra.flow import pipeline
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """The plans, the Markdown and what happened to the pull-request comment."""
+
+    plans: tuple[Plan, ...]
+    markdown: str
+    comment: str  # "created", "edited" or "none"
+
+    @property
+    def ready(self) -> bool:
+        return all((p.decision is None or p.decision.passed) and
+                   (p.owners is None or p.owners.passed) for p in self.plans)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"ready": self.ready, "comment": self.comment, "markdown": self.markdown,
+                "environments": {p.environment: {"digest": p.digest, "has_changes": p.has_changes,
+                                                 "summary": p.to_dict()["summary"]}
+                                 for p in self.plans}}
+
+
+def pull_request_report(environments: Sequence[Settings], sandbox: bool | None = None,
+                        comment: bool = True, run: ActionsRun | None = None) -> ReportResult:
+    """Plans each environment and reports; never refuses (the gates enforce at apply)."""
+    run = run or ActionsRun.from_environment()
+    plans = tuple(pipeline.plan(settings, sandbox=sandbox) for settings in environments)
+    secrets = [s for settings in environments for s in known_secrets(settings, sandbox)]
+    markdown = render_report(plans, secrets, _run_url())
+    run.add_summary(markdown)
+    run.set_output("digests", json.dumps({p.environment: p.digest for p in plans}))
+    run.set_output("has_changes", str(any(p.has_changes for p in plans)).lower())
+    outcome = "none"
+    context = GitHubContext.from_environment()
+    if comment and run.pull_number is not None and context is not None:
+        outcome = upsert_comment(context, run.pull_number, markdown, MARKER)
+    result = ReportResult(plans, markdown, outcome)
+    run.set_output("ready", str(result.ready).lower())
+    return result
+
+
+def _run_url() -> str | None:
+    server, repository, run_id = (os.environ.get(name) for name in (
+        "GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
+    if server and repository and run_id:
+        return f"{server}/{repository}/actions/runs/{run_id}"
+    return None

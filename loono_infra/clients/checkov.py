@@ -1,0 +1,216 @@
+"""Running Checkov as a subprocess (its own virtualenv) and reading its JSON. Fails closed.
+
+Checkov pins boto3 exactly and is not meant to be imported, so `make setup`
+installs it into .venv-checkov and loono-infra runs its executable. Anything
+but a clean JSON report (a crash, a timeout, no resources, parsing errors) is a
+CheckovError, which the gate turns into a refusal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from loono_infra.core.errors import LoonoError
+from loono_infra.core.files import write_atomically
+
+CHECKOV_ENV = "LOONO_CHECKOV"
+TIMEOUT_ENV = "LOONO_CHECKOV_TIMEOUT"
+DEFAULT_TIMEOUT_SECONDS = 180.0
+_CHECK_ID = re.compile(r"\bCKV2?_[A-Z0-9]+_\d+\b")
+NO_REASON = "No comment provided"
+_CACHE_FORMAT = b"loono-checkov-cache-2"  # bump when what is cached changes shape or meaning
+
+
+class CheckovError(LoonoError):
+    """Checkov did not give a usable verdict (it crashed, timed out, or saw nothing)."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check result from Checkov's JSON."""
+
+    check_id: str
+    check_name: str
+    resource: str
+    outcome: str  # "passed", "failed", "skipped"
+    file: str | None
+    lines: tuple[int, int] | None
+    skip_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Scan:
+    """What one Checkov run reported."""
+
+    results: tuple[CheckResult, ...]
+    resource_count: int
+
+
+def find_checkov(project_dir: Path) -> Path:
+    """$LOONO_CHECKOV, else a .venv-checkov of the project or of this checkout, else PATH's."""
+    configured = os.environ.get(CHECKOV_ENV)
+    checkout = Path(__file__).resolve().parents[2]
+    candidates = [configured] if configured else [
+        *(str(folder / ".venv-checkov" / "bin" / "checkov") for folder in (project_dir, checkout)),
+        shutil.which("checkov")]
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            return Path(candidate)
+    raise CheckovError("Checkov is not installed (run `make setup`, or set $LOONO_CHECKOV)")
+
+
+def hcl_args(checkov: Path, modules_dir: Path, policies_dir: Path) -> list[str]:
+    """Scan of the Terraform modules (HCL)."""
+    return [str(checkov), "-d", str(modules_dir), "--framework", "terraform", "-o", "json",
+            "--external-checks-dir", str(policies_dir), "--skip-download"]
+
+
+def plan_args(checkov: Path, plan_json: Path, policies_dir: Path) -> list[str]:
+    """Scan of a (redacted) `show -json` plan document."""
+    return [str(checkov), "-f", str(plan_json), "--framework", "terraform_plan", "-o", "json",
+            "--external-checks-dir", str(policies_dir), "--skip-download"]
+
+
+def _environment() -> dict[str, str]:
+    # Offline: no guideline download (it prints a traceback without network).
+    return {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false",
+            "LOG_LEVEL": "ERROR"}
+
+
+def _timeout() -> float:
+    try:
+        return float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT_SECONDS))
+    except ValueError:
+        return DEFAULT_TIMEOUT_SECONDS
+
+
+def run_checkov(args: list[str], what: str) -> Scan:
+    """Runs Checkov and parses its report; any doubt is a CheckovError."""
+    try:
+        completed = subprocess.run(args, capture_output=True, text=True, env=_environment(),
+                                   timeout=_timeout(), check=False, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise CheckovError(f"Checkov timed out after {_timeout():.0f} s scanning {what}") from None
+    except OSError as exc:
+        raise CheckovError(f"Checkov could not be started: {exc}") from None
+    if completed.returncode not in (0, 1):
+        tail = (completed.stderr or completed.stdout).strip().splitlines()[-3:]
+        raise CheckovError(f"Checkov crashed (exit {completed.returncode}) scanning {what}: "
+                           + " | ".join(tail))
+    return parse_report(completed.stdout, what)
+
+
+def _report_of(stdout: str, what: str) -> dict[str, Any]:
+    try:
+        raw = json.loads(stdout)
+    except ValueError:
+        raise CheckovError(f"Checkov printed something that is not JSON scanning {what}") from None
+    reports = raw if isinstance(raw, list) else [raw]
+    if len(reports) != 1 or not isinstance(reports[0], dict):
+        raise CheckovError(f"unexpected Checkov report shape scanning {what}")
+    return reports[0]
+
+
+def parse_report(stdout: str, what: str) -> Scan:
+    """Checkov's JSON report -> a Scan; zero resources or parsing errors are refusals."""
+    report = _report_of(stdout, what)
+    summary = report.get("summary") or report
+    if int(summary.get("parsing_errors", 0)):
+        raise CheckovError(f"Checkov could not parse {summary['parsing_errors']} file(s) of {what}")
+    count = int(summary.get("resource_count", 0))
+    if count == 0 or "results" not in report:
+        raise CheckovError(f"Checkov scanned no resources in {what}")
+    results = report["results"]
+    return Scan(tuple(_result(item, outcome) for outcome in ("passed", "failed", "skipped")
+                      for item in results.get(f"{outcome}_checks", [])), count)
+
+
+def _result(item: dict[str, Any], outcome: str) -> CheckResult:
+    lines = item.get("file_line_range") or []
+    suppress = (item.get("check_result") or {}).get("suppress_comment")
+    return CheckResult(
+        check_id=str(item["check_id"]), check_name=str(item.get("check_name", "")),
+        resource=str(item["resource"]), outcome=outcome, file=item.get("file_path"),
+        lines=(int(lines[0]), int(lines[1])) if len(lines) == 2 and lines[1] else None,
+        skip_reason=suppress if outcome == "skipped" else None,
+    )
+
+
+def scan_to_json(scan: Scan) -> str:
+    """A Scan as JSON (for the verdict cache)."""
+    return json.dumps({"resource_count": scan.resource_count,
+                       "results": [r.__dict__ for r in scan.results]})
+
+
+def scan_from_json(text: str) -> Scan:
+    """The inverse of scan_to_json."""
+    raw = json.loads(text)
+    results = tuple(CheckResult(**{**r, "lines": tuple(r["lines"]) if r["lines"] else None})
+                    for r in raw["results"])
+    return Scan(results, int(raw["resource_count"]))
+
+
+def cached_scan(cache_dir: Path, key: str, args: list[str], what: str) -> Scan:
+    """A scan's result, reused when the key (inputs' digest) was scanned before."""
+    entry = cache_dir / f"{digest_of([_CACHE_FORMAT, key.encode()])}.json"
+    try:
+        return scan_from_json(entry.read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    scan = run_checkov(args, what)
+    write_atomically(entry, scan_to_json(scan))
+    return scan
+
+
+def digest_of(parts: Iterable[bytes]) -> str:
+    """sha256 over several byte strings (each length-prefixed)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def tree_bytes(directory: Path, patterns: tuple[str, ...]) -> list[bytes]:
+    """Names and contents of the files below directory matching patterns, in a stable order."""
+    files = sorted({p for pattern in patterns for p in directory.rglob(pattern) if p.is_file()})
+    return [part for p in files for part in (str(p.relative_to(directory)).encode(),
+                                             p.read_bytes())]
+
+
+def known_check_ids(checkov: Path, cache_dir: Path, policies_dir: Path) -> frozenset[str]:
+    """Every check id Checkov knows (built-in and ours), cached per Checkov install."""
+    stat = checkov.stat()
+    key = digest_of([_CACHE_FORMAT, str(checkov.resolve()).encode(), str(stat.st_mtime_ns).encode(),
+                     *tree_bytes(policies_dir, ("*.py", "*.yaml"))])
+    entry = cache_dir / f"ids-{key}.json"
+    try:
+        return frozenset(json.loads(entry.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        pass
+    completed = subprocess.run(
+        [str(checkov), "--list", "--framework", "terraform", "terraform_plan"],
+        capture_output=True, text=True, env=_environment(), timeout=_timeout(), check=False)
+    ids = frozenset(_CHECK_ID.findall(completed.stdout))
+    if completed.returncode != 0 or not ids:
+        raise CheckovError(f"Checkov crashed listing its checks (exit {completed.returncode})")
+    ids |= own_check_ids(policies_dir)
+    write_atomically(entry, json.dumps(sorted(ids)))
+    return ids
+
+
+def own_check_ids(policies_dir: Path) -> frozenset[str]:
+    """The ids our policies declare (YAML `id:` and Python `id="..."`)."""
+    declared = re.compile(r"""^\s*id\s*[:=]\s*["']?(CKV2?_[A-Z0-9]+_\d+)""", re.MULTILINE)
+    return frozenset(match for pattern in ("*.yaml", "*.py")
+                     for path in policies_dir.glob(pattern)
+                     for match in declared.findall(path.read_text(encoding="utf-8")))

@@ -1,0 +1,487 @@
+"""Typed settings of one environment, loaded from environments/<env>.toml.
+
+Every problem in a file is reported at once, each with its dotted field path.
+Secrets are never settings values: the database password is read from the
+environment variable that ``database.password_env`` names, at plan time.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from loono_infra.core.errors import SettingsError, SettingsProblem
+
+# Fargate's accepted task sizes: CPU units -> allowed memory in MiB.
+FARGATE_MEMORY_BY_CPU: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+                      1827, 2192, 2557, 2922, 3288, 3653)
+RDS_MIN_STORAGE_GB = 20
+RDS_MAX_STORAGE_GB = 65536
+RDS_MAX_BACKUP_RETENTION_DAYS = 35
+LOAD_BALANCER_NAME_MAX = 32
+RDS_IDENTIFIER_MAX = 63
+
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_PREFIX = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
+_ENGINE_VERSION = re.compile(r"^(\d+)(\.\d+){1,2}$")
+_DB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
+_ECR_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_ENV_VAR = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NetworkSettings(_Model):
+    """The VPC: a CIDR block of /16 to /20, carved into /24 subnets."""
+
+    cidr_block: str = Field(description="VPC CIDR block, e.g. 10.20.0.0/16.")
+
+    @field_validator("cidr_block")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        try:
+            network = ipaddress.IPv4Network(value)
+        except ValueError as exc:
+            raise ValueError(f"not an IPv4 CIDR block: {exc}") from None
+        if not 16 <= network.prefixlen <= 20:
+            raise ValueError("the VPC needs a /16 to /20 block (AWS allows /16 at most)")
+        return value
+
+
+class HealthCheckSettings(_Model):
+    """How the load balancer decides a task is healthy."""
+
+    path: str = Field(default="/health", description="HTTP path probed on the container.")
+    healthy_threshold: int = Field(
+        default=3, ge=2, le=10,
+        description="Consecutive passes before a task is healthy (AWS accepts 2 to 10).",
+    )
+    unhealthy_threshold: int = Field(default=3, ge=2, le=10)
+    interval_seconds: int = Field(default=15, ge=5, le=300)
+    timeout_seconds: int = Field(default=5, ge=2, le=120)
+    grace_period_seconds: int = Field(default=60, ge=0, le=2147483647)
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/") or len(value) > 1024:
+            raise ValueError("must start with '/' and have at most 1024 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _timeout_below_interval(self) -> HealthCheckSettings:
+        if self.timeout_seconds >= self.interval_seconds:
+            raise ValueError("timeout_seconds must be less than interval_seconds")
+        return self
+
+
+class ServiceSettings(_Model):
+    """The backend's ECS Fargate service."""
+
+    container_name: str = Field(default="backend", pattern=r"^[A-Za-z0-9_-]{1,255}$")
+    container_port: Port = 8080
+    cpu: int = Field(description="Fargate CPU units: 256 is 0.25 vCPU.")
+    memory: int = Field(description="Fargate memory in MiB; must pair with cpu.")
+    desired_count: int = Field(ge=1, le=100, description="Tasks kept running; at least 1.")
+    repository: str = Field(description="ECR repository name of the backend image.")
+    initial_image_tag: str = Field(
+        default="bootstrap", pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+        description="Tag of the image the first task definition names; deploys replace it.",
+    )
+    environment: dict[str, str] = Field(
+        default_factory=dict, description="Plain (non-secret) container environment."
+    )
+    health_check: HealthCheckSettings = HealthCheckSettings()
+
+    @field_validator("cpu")
+    @classmethod
+    def _cpu(cls, value: int) -> int:
+        if value not in FARGATE_MEMORY_BY_CPU:
+            raise ValueError(f"Fargate accepts {sorted(FARGATE_MEMORY_BY_CPU)} CPU units")
+        return value
+
+    @field_validator("repository")
+    @classmethod
+    def _repository(cls, value: str) -> str:
+        if not 2 <= len(value) <= 256 or not _ECR_NAME.match(value):
+            raise ValueError("not a valid ECR repository name (lowercase, digits, . _ - /)")
+        return value
+
+    @model_validator(mode="after")
+    def _fargate_pair(self) -> ServiceSettings:
+        allowed = FARGATE_MEMORY_BY_CPU.get(self.cpu, ())
+        if allowed and self.memory not in allowed:
+            raise ValueError(
+                f"memory {self.memory} MiB does not pair with cpu {self.cpu} on Fargate; "
+                f"allowed: {allowed[0]} to {allowed[-1]} MiB"
+                + (f" ({', '.join(map(str, allowed))})" if len(allowed) <= 4 else "")
+            )
+        return self
+
+
+class DatabaseSettings(_Model):
+    """The RDS PostgreSQL instance."""
+
+    engine_version: str = Field(description="PostgreSQL version, e.g. 12.5.")
+    instance_class: str = Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+    database_name: str = "loono"
+    master_username: str = Field(default="loono", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
+    allocated_storage_gb: int = Field(ge=RDS_MIN_STORAGE_GB, le=RDS_MAX_STORAGE_GB)
+    max_allocated_storage_gb: int = Field(
+        le=RDS_MAX_STORAGE_GB, description="Storage autoscaling bound; above allocated."
+    )
+    backup_retention_days: int = Field(ge=0, le=RDS_MAX_BACKUP_RETENTION_DAYS)
+    multi_az: bool = False
+    deletion_protection: bool = True
+    final_snapshot: bool = True
+    password_env: str = Field(
+        default="LOONO_DB_PASSWORD",
+        description="Environment variable holding the master password at plan time.",
+    )
+
+    @field_validator("engine_version")
+    @classmethod
+    def _engine_version(cls, value: str) -> str:
+        if not _ENGINE_VERSION.match(value):
+            raise ValueError("expected MAJOR.MINOR, e.g. 12.5")
+        return value
+
+    @field_validator("database_name")
+    @classmethod
+    def _database_name(cls, value: str) -> str:
+        if not _DB_NAME.match(value):
+            raise ValueError("must start with a letter; letters, digits and _ only; 63 at most")
+        return value
+
+    @field_validator("password_env")
+    @classmethod
+    def _password_env(cls, value: str) -> str:
+        if not _ENV_VAR.match(value):
+            raise ValueError("must be an environment variable name, e.g. LOONO_DB_PASSWORD")
+        return value
+
+    @model_validator(mode="after")
+    def _storage(self) -> DatabaseSettings:
+        if self.max_allocated_storage_gb <= self.allocated_storage_gb:
+            raise ValueError(
+                f"max_allocated_storage_gb ({self.max_allocated_storage_gb}) must be above "
+                f"allocated_storage_gb ({self.allocated_storage_gb}) for storage autoscaling"
+            )
+        return self
+
+    @property
+    def parameter_group_family(self) -> str:
+        """The RDS parameter group family of this engine version, e.g. postgres12."""
+        major, minor = self.engine_version.split(".")[:2]
+        return f"postgres{major}" if int(major) >= 10 else f"postgres{major}.{minor}"
+
+
+_ACM_ARN = re.compile(r"^arn:aws(-[a-z]+)*:acm:[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d:\d{12}:"
+                      r"certificate/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$")
+# ELB security policies that allow TLS 1.2 and 1.3 only (the AWS-recommended current ones).
+TLS_POLICIES = ("ELBSecurityPolicy-TLS13-1-2-2021-06", "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+                "ELBSecurityPolicy-TLS13-1-3-2021-06", "ELBSecurityPolicy-FS-1-2-Res-2020-10")
+
+
+class LoadBalancerSettings(_Model):
+    """The public entry: HTTPS on 443 with an ACM certificate; port 80 only redirects to 443."""
+
+    certificate_arn: str | None = Field(
+        default=None,
+        description="ACM certificate ARN of the API's domain (required on AWS; the sandbox "
+                    "issues and imports its own).",
+    )
+    tls_policy: Literal[TLS_POLICIES] = Field(  # type: ignore[valid-type]
+        default="ELBSecurityPolicy-TLS13-1-2-2021-06",
+        description="ELB security policy of the HTTPS listener (TLS 1.2 and 1.3 only).",
+    )
+
+    @field_validator("certificate_arn")
+    @classmethod
+    def _arn(cls, value: str | None) -> str | None:
+        if value is not None and not _ACM_ARN.match(value):
+            raise ValueError("not an ACM certificate ARN "
+                             "(arn:aws:acm:<region>:<account>:certificate/<uuid>)")
+        return value
+
+
+class LogSettings(_Model):
+    """The service's CloudWatch log group."""
+
+    retention_days: int = Field(default=30, description="One of CloudWatch's retention values.")
+
+    @field_validator("retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"CloudWatch accepts {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        return value
+
+
+class AlarmSettings(_Model):
+    """Thresholds of the CloudWatch alarms."""
+
+    cpu_percent: int = Field(default=80, ge=1, le=100)
+    memory_percent: int = Field(default=80, ge=1, le=100)
+    http_5xx_count: int = Field(default=10, ge=1)
+    free_storage_gb: int = Field(default=2, ge=1)
+
+
+class StateSettings(_Model):
+    """Where Terraform keeps this environment's state: S3 with a DynamoDB lock table."""
+
+    bucket: str
+    lock_table: str = Field(pattern=r"^[A-Za-z0-9_.-]{3,255}$")
+    key: str = Field(default="terraform.tfstate", pattern=r"^[A-Za-z0-9!_.*'()/-]{1,1024}$")
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket(cls, value: str) -> str:
+        if not _BUCKET.match(value) or ".." in value:
+            raise ValueError("not a valid S3 bucket name (3-63 lowercase letters, digits, . -)")
+        return value
+
+
+class TerraformSettings(_Model):
+    """Which Terraform runs the plans: the embedded one, or a binary (terraform or tofu)."""
+
+    engine: Literal["embedded", "binary"] = "embedded"
+    binary: str | None = Field(
+        default=None, description="Path or name of the terraform/tofu binary (engine = binary)."
+    )
+
+
+class PolicyOverride(_Model):
+    """A written-down exception to one soft-mandatory check on one resource, until a date."""
+
+    check: str = Field(pattern=r"^CKV2?_[A-Z0-9]+_\d+$", description="Check id, e.g. CKV_LOONO_14.")
+    resource: str = Field(min_length=1, description="Plan address of the resource.")
+    reason: str = Field(default="", description="Why this exception is acceptable (required).")
+    expires: datetime.date = Field(description="Last day the exception holds (TOML date).")
+
+
+class PolicySettings(_Model):
+    """The environment's exceptions to the policy gate."""
+
+    overrides: list[PolicyOverride] = Field(default_factory=list)
+
+
+class OwnershipSettings(_Model):
+    """The ownership gate: whether approvals are required, and who approves risky actions."""
+
+    required: bool = Field(
+        default=True, description="Refuse an apply without the owners' approvals.")
+    risky_approvers: list[str] = Field(
+        default_factory=lambda: ["@loono/infrastructure-leads"],
+        description="Owners of whom one must also approve deleting or replacing stateful "
+                    "resources (database, image repository, log groups, state).")
+
+
+class DeploySettings(_Model):
+    """How a deploy watches its rollout and decides the new version is good."""
+
+    poll_seconds: float = Field(
+        default=5.0, ge=0.2, le=60, description="Seconds between two looks at the rollout.")
+    rollout_timeout_seconds: int = Field(
+        default=900, ge=5, le=7200,
+        description="Deadline of the rollout; past it the deploy rolls back and fails.")
+    failed_tasks_limit: int = Field(
+        default=3, ge=1, le=200,
+        description="Stopped tasks of the new revision that fail the rollout (with or "
+                    "without the circuit breaker).")
+    health_checks: int = Field(
+        default=3, ge=1, le=20,
+        description="Consecutive healthy answers of the health endpoint after the rollout.")
+    health_interval_seconds: float = Field(
+        default=10.0, ge=0.1, le=300, description="Seconds between two health checks.")
+    request_timeout_seconds: float = Field(
+        default=5.0, ge=0.1, le=120, description="Timeout of one HTTP request to the service.")
+    base_url: str | None = Field(
+        default=None,
+        description="Where the service answers (e.g. https://api.loono.ceo); default: "
+                    "https:// and the load balancer's DNS name.")
+    openapi_path: str = Field(
+        default="/v3/api-docs", description="Path of the OpenAPI document (springdoc's default).")
+    required_paths: list[str] = Field(
+        default_factory=lambda: ["/health"],
+        description="API paths the OpenAPI document must list after a deploy.")
+    lock_ttl_seconds: int = Field(
+        default=3600, ge=60, le=86400,
+        description="A deploy lock older than this is taken over (its holder died).")
+    push_attempts: int = Field(
+        default=4, ge=1, le=10, description="Attempts of a push that fails transiently.")
+
+    @field_validator("openapi_path", "required_paths")
+    @classmethod
+    def _paths(cls, value: str | list[str]) -> str | list[str]:
+        for path in [value] if isinstance(value, str) else value:
+            if not path.startswith("/"):
+                raise ValueError(f"{path!r} must start with '/'")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+
+class Settings(_Model):
+    """One environment: everything needed to render its Terraform root module."""
+
+    environment: str = Field(pattern=r"^[a-z][a-z0-9-]{0,19}$", description="Environment name.")
+    target: Literal["aws", "sandbox"] = Field(
+        default="aws", description="Where it lives: real AWS, or only the local sandbox."
+    )
+    name_prefix: str = Field(description="Prefix of every AWS resource name, e.g. loono-prod.")
+    region: str = Field(description="AWS region, e.g. eu-central-1.")
+    availability_zones: list[str] = Field(min_length=2, max_length=6)
+    tags: dict[str, str] = Field(default_factory=dict)
+    network: NetworkSettings
+    load_balancer: LoadBalancerSettings = Field(default=LoadBalancerSettings(),
+                                                validate_default=True)
+    service: ServiceSettings
+    database: DatabaseSettings
+    logs: LogSettings = LogSettings()
+    alarms: AlarmSettings = AlarmSettings()
+    state: StateSettings
+    terraform: TerraformSettings = TerraformSettings()
+    policy: PolicySettings = PolicySettings()
+    ownership: OwnershipSettings = OwnershipSettings()
+    deploy: DeploySettings = DeploySettings()
+
+    _source: Path | None = PrivateAttr(default=None)
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if not _REGION.match(value):
+            raise ValueError("not an AWS region name, e.g. eu-central-1")
+        return value
+
+    @field_validator("name_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not _PREFIX.match(value) or "--" in value:
+            raise ValueError("lowercase letters, digits and single hyphens; starts with a letter")
+        if len(value) > LOAD_BALANCER_NAME_MAX - len("-tg"):
+            raise ValueError(
+                f"at most {LOAD_BALANCER_NAME_MAX - 3} characters: the load balancer and "
+                f"target group names ({value}-lb, {value}-tg) have a {LOAD_BALANCER_NAME_MAX} "
+                "character limit"
+            )
+        return value
+
+    @field_validator("availability_zones")
+    @classmethod
+    def _zones_in_region(cls, zones: list[str], info: ValidationInfo) -> list[str]:
+        region = info.data.get("region")
+        wrong = [z for z in zones if region and not re.fullmatch(rf"{region}[a-z]", z)]
+        if wrong:
+            raise ValueError(f"{wrong} are not zones of region {region}")
+        if len(set(zones)) != len(zones):
+            raise ValueError("must be distinct")
+        return zones
+
+    @field_validator("load_balancer")
+    @classmethod
+    def _certificate_on_aws(cls, value: LoadBalancerSettings,
+                            info: ValidationInfo) -> LoadBalancerSettings:
+        if info.data.get("target") == "aws" and value.certificate_arn is None:
+            raise ValueError("certificate_arn is required: an environment on AWS needs the ACM "
+                             "certificate of its HTTPS listener")
+        return value
+
+    @property
+    def source(self) -> Path | None:
+        """The TOML file these settings were loaded from, if any."""
+        return self._source
+
+    @property
+    def database_password_env(self) -> str:
+        """Name of the environment variable that carries the database password."""
+        return self.database.password_env
+
+
+def _field_path(location: tuple[int | str, ...]) -> str:
+    parts = [str(part) for part in location if not str(part).startswith("function-")]
+    return ".".join(parts) or "(file)"
+
+
+def problems_of(error: ValidationError) -> list[SettingsProblem]:
+    """Turns pydantic's errors into (field path, message) problems."""
+    problems = []
+    for item in error.errors():
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown setting"
+            if str(item["loc"][-1]).lower().find("password") >= 0:
+                message += "; secrets are never settings: use database.password_env"
+        problems.append(SettingsProblem(_field_path(tuple(item["loc"])), message))
+    return problems
+
+
+def parse_settings(data: dict[str, Any], source: str = "<settings>") -> Settings:
+    """Validates a settings mapping; raises SettingsError listing every problem."""
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as error:
+        raise SettingsError(source, problems_of(error)) from None
+    return settings
+
+
+def load_settings(path: str | Path) -> Settings:
+    """Loads and validates one environment's TOML settings file."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SettingsError(str(file), [SettingsProblem("(file)", "no such file")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(str(file), [SettingsProblem("(file)", str(exc))]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        problem = SettingsProblem("(file)", f"not valid TOML: {exc}")
+        raise SettingsError(str(file), [problem]) from None
+    settings = parse_settings(data, str(file))
+    settings._source = file.resolve()
+    return settings
+
+
+def settings_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a settings file, for editors."""
+    schema = Settings.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "loono-infra environment settings"
+    return schema

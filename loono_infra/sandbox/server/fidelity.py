@@ -1,0 +1,110 @@
+"""Small fixes to moto so the sandbox answers like AWS where the provider reads back what it wrote.
+
+Applied only inside the sandbox process (never to a user's moto). Each fix is
+named after what AWS does and is covered by tests/integration/test_fidelity.py.
+Pinned to the moto version in pyproject.toml.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from moto.core.responses import ActionResult
+from moto.ecs.responses import EC2ContainerServiceResponse
+from moto.rds.models import DBInstance, DBParameterGroup
+
+from loono_infra.sandbox.server.deployments import (
+    list_tasks_filters_by_service,
+    update_service_starts_deployment,
+)
+
+# ECS CreateService request members moto accepts but does not keep on the service.
+ECS_SERVICE_MEMBERS_KEPT = {
+    "healthCheckGracePeriodSeconds": "health_check_grace_period_seconds",
+    "enableECSManagedTags": "enable_ecs_managed_tags",
+    "deploymentConfiguration": "deployment_configuration",
+    "enableExecuteCommand": "enable_execute_command",
+}
+_MARK = "_loono_fidelity"
+
+
+def with_deployment_defaults(configuration: dict[str, Any] | None) -> dict[str, Any]:
+    """AWS fills in 200% / 100% for a replica service's deployment when they are not given."""
+    return {"maximumPercent": 200, "minimumHealthyPercent": 100, **(configuration or {})}
+
+
+def ecs_service_keeps_creation_settings() -> None:
+    """AWS returns the grace period, managed tags and deployment configuration it got."""
+    original: Callable[[EC2ContainerServiceResponse], ActionResult] = (
+        EC2ContainerServiceResponse.create_service
+    )
+    if getattr(original, _MARK, False):
+        return
+
+    def create_service(self: EC2ContainerServiceResponse) -> ActionResult:
+        result = original(self)
+        service = self.ecs_backend.services[
+            f"{self._get_param('cluster', 'default').split('/')[-1]}:"
+            f"{self._get_param('serviceName')}"
+        ]
+        for member, attribute in ECS_SERVICE_MEMBERS_KEPT.items():
+            value = self._get_param(member)
+            if value is not None:
+                setattr(service, attribute, value)
+        service.deployment_configuration = with_deployment_defaults(  # type: ignore[attr-defined]
+            getattr(service, "deployment_configuration", None)
+        )
+        return result
+
+    setattr(create_service, _MARK, True)
+    EC2ContainerServiceResponse.create_service = create_service  # type: ignore[method-assign]
+
+
+def rds_parameters_report_user_source() -> None:
+    """AWS marks parameters set through ModifyDBParameterGroup with Source "user"."""
+    original = DBParameterGroup.update_parameters
+    if getattr(original, _MARK, False):
+        return
+
+    def update_parameters(self: DBParameterGroup, new_parameters: Iterable[dict[str, Any]]) -> None:
+        original(self, new_parameters)
+        for parameter in self.parameters.values():
+            parameter.setdefault("Source", "user")
+            parameter.setdefault("IsModifiable", True)
+
+    setattr(update_parameters, _MARK, True)
+    DBParameterGroup.update_parameters = update_parameters  # type: ignore[method-assign]
+
+
+RDS_DEFAULT_CA = "rds-ca-rsa2048-g1"
+
+
+def rds_default_ca_is_current() -> None:
+    """New instances get RDS's current default CA (rds-ca-rsa2048-g1); moto says rds-ca-default."""
+    original = DBInstance.__init__
+    if getattr(original, _MARK, False):
+        return
+
+    def init(self: DBInstance, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        if self.ca_certificate_identifier == "rds-ca-default":
+            self.ca_certificate_identifier = RDS_DEFAULT_CA
+
+    setattr(init, _MARK, True)
+    DBInstance.__init__ = init  # type: ignore[method-assign]
+
+
+FIXES: tuple[Callable[[], None], ...] = (
+    rds_default_ca_is_current,
+    ecs_service_keeps_creation_settings,
+    rds_parameters_report_user_source,
+    update_service_starts_deployment,
+    list_tasks_filters_by_service,
+)
+
+
+def apply_fidelity_fixes() -> None:
+    """Installs every fix; safe to call twice."""
+    for fix in FIXES:
+        fix()
