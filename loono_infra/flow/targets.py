@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,23 +103,33 @@ def engine_environment(target: Target, sandbox: SandboxInfo | None,
     return env
 
 
+def _once_per_sandbox(target: Target, key: str, make: Callable[[], str]) -> str:
+    """make()'s answer for key, computed once per sandbox run (kept in the sandbox's folder,
+    which `sandbox down` clears), under a lock shared by concurrent runs."""
+    directory = sandbox_dir(target.project.root)
+    marker = directory / "prepared.json"
+    with exclusive_lock(directory / ".bootstrap.lock", _LOCK_WAIT_SECONDS, str(marker)):
+        try:
+            known: dict[str, str] = json.loads(marker.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            known = {}
+        if key not in known:
+            known[key] = make()
+            write_atomically(marker, json.dumps(known, sort_keys=True))
+        return known[key]
+
+
 def _ensure_sandbox_backend(target: Target, sandbox: SandboxInfo) -> None:
     """Creates the state bucket and lock table in the sandbox once per sandbox run."""
     from loono_infra.flow.bootstrap import bootstrap_state_backend
 
-    directory = sandbox_dir(target.project.root)
-    marker = directory / "bootstrapped.json"
-    key = f"{sandbox.url}|{target.settings.state.bucket}|{target.settings.state.lock_table}"
-    with exclusive_lock(directory / ".bootstrap.lock", _LOCK_WAIT_SECONDS, str(marker)):
-        try:
-            done = set(json.loads(marker.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            done = set()
-        if key in done:
-            return
+    def create() -> str:
         s3, dynamodb = sandbox_endpoint_for(target, sandbox).clients("s3", "dynamodb")
         bootstrap_state_backend(target.settings, s3, dynamodb)
-        write_atomically(marker, json.dumps(sorted(done | {key})))
+        return "created"
+
+    state = target.settings.state
+    _once_per_sandbox(target, f"backend|{sandbox.url}|{state.bucket}|{state.lock_table}", create)
 
 
 def sandbox_endpoint(target: Target, sandbox: SandboxInfo) -> SandboxEndpoint:
@@ -131,19 +141,12 @@ def _sandbox_certificate(target: Target, sandbox: SandboxInfo) -> str:
     """The ARN of the sandbox's own certificate in its ACM (imported once per sandbox run)."""
     from loono_infra.sandbox.tls import import_certificate
 
-    directory = sandbox_dir(target.project.root)
-    marker = directory / "acm.json"
-    key = f"{sandbox.url}|{target.settings.region}"
-    with exclusive_lock(directory / ".bootstrap.lock", _LOCK_WAIT_SECONDS, str(marker)):
-        try:
-            known: dict[str, str] = json.loads(marker.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            known = {}
-        if key not in known:
-            acm = sandbox_endpoint_for(target, sandbox).client("acm")
-            known[key] = import_certificate(acm, tls_files(directory))
-            write_atomically(marker, json.dumps(known))
-        return known[key]
+    def imported() -> str:
+        acm = sandbox_endpoint_for(target, sandbox).client("acm")
+        return import_certificate(acm, tls_files(sandbox_dir(target.project.root)))
+
+    return _once_per_sandbox(target, f"certificate|{sandbox.url}|{target.settings.region}",
+                             imported)
 
 
 def sandbox_endpoint_for(target: Target, sandbox: SandboxInfo) -> AwsEndpoint:

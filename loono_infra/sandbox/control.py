@@ -122,6 +122,6 @@ def stop_sandbox(project_dir: Path, wait_seconds: float = 10.0) -> bool:
     # the registry too, in case the server could not stop it
     stop_recorded(sandbox_dir(project_dir) / "registry" / REGISTRY_RECORD)
     _state_file(project_dir).unlink(missing_ok=True)
-    for marker in ("bootstrapped.json", "acm.json"):  # what they record died with the sandbox
-        (sandbox_dir(project_dir) / marker).unlink(missing_ok=True)
+    # what it records (state bucket, lock table, ACM import) died with the sandbox
+    (sandbox_dir(project_dir) / "prepared.json").unlink(missing_ok=True)
     return True
