@@ -76,6 +76,9 @@ def _settings(env: str, environments_dir: Path) -> Any:
     return load_settings(environments_dir / f"{env}.toml")
 
 
+BaseOption = Annotated[str | None, typer.Option(
+    "--base", help="The trusted git revision whose CODEOWNERS, policies/ and gate settings "
+    "judge (default: $LOONO_GIT_BASE, else HEAD); files changed since it need their owners.")]
 PolicyOption = Annotated[bool, typer.Option(
     "--policy/--no-policy", help="Judge the plan with the policy gate (apply needs it).")]
 
@@ -89,7 +92,7 @@ def _plan_exit_code(result: Any) -> int:
 @app.command()
 def plan(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = False,
          refresh: Annotated[bool, typer.Option(help="Refresh state before planning.")] = True,
-         policy: PolicyOption = True,
+         policy: PolicyOption = True, base: BaseOption = None,
          environments_dir: DirOption = Path("environments")) -> None:
     """Render, init, plan and judge; save the plan for `apply`. Exit 0: no changes, 2: changes,
     3: refused by the policy gate.
@@ -101,7 +104,7 @@ def plan(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = Fa
         from loono_infra.reports import terminal as reports
 
         result = pipeline.plan(_settings(env, environments_dir), sandbox=sandbox, refresh=refresh,
-                               policy=policy)
+                               policy=policy, base=base)
         if as_json:
             _emit_json(result.to_dict())
         else:
@@ -118,6 +121,7 @@ def plan(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = Fa
 def policy_gate(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = False,
                 markdown: Annotated[bool, typer.Option(
                     "--markdown", help="Print the decision as Markdown.")] = False,
+                base: BaseOption = None,
                 environments_dir: DirOption = Path("environments")) -> None:
     """Plan and print only the policy gate's decision, a line per finding. Exit 3 if refused.
 
@@ -126,7 +130,7 @@ def policy_gate(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOpti
     def body() -> int:
         from loono_infra.flow import pipeline
 
-        result = pipeline.plan(_settings(env, environments_dir), sandbox=sandbox)
+        result = pipeline.plan(_settings(env, environments_dir), sandbox=sandbox, base=base)
         decision = result.decision
         if decision is None:
             raise LoonoError("the policy gate gave no decision")
@@ -174,8 +178,7 @@ def apply(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = F
 
 @app.command()
 def owners(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = False,
-           base: Annotated[str | None, typer.Option(
-               help="Also require the owners of files changed since this git ref.")] = None,
+           base: BaseOption = None,
            environments_dir: DirOption = Path("environments")) -> None:
     """Who must approve the saved plan, and whether they did (GitHub reviews). Exit 3 if not.
 
@@ -314,7 +317,7 @@ def report(env: Annotated[list[str], typer.Option(
            comment: Annotated[bool, typer.Option(
                "--comment/--no-comment",
                help="Keep the pull request's one report comment up to date.")] = True,
-           environments_dir: DirOption = Path("environments")) -> None:
+           base: BaseOption = None, environments_dir: DirOption = Path("environments")) -> None:
     """Pull-request report: plan each environment, both gates in report mode; write the job
     summary and step outputs, and create or edit the one PR comment. Exit 0 unless an error.
 
@@ -324,7 +327,7 @@ def report(env: Annotated[list[str], typer.Option(
         from loono_infra.ci.review_report import pull_request_report
 
         result = pull_request_report([_settings(name, environments_dir) for name in env],
-                                     sandbox=sandbox, comment=comment)
+                                     sandbox=sandbox, comment=comment, base=base)
         if as_json:
             _emit_json(result.as_dict())
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,11 +11,31 @@ import pytest
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def git(project: Path, *args: str) -> str:
+    """Runs git in project; returns its output (stripped)."""
+    completed = subprocess.run(["git", "-C", str(project), "-c", "user.name=Loono Test",
+                                "-c", "user.email=test@loono.invalid", *args],
+                               capture_output=True, text=True, check=True)
+    return completed.stdout.strip()
+
+
+def commit_all(project: Path, message: str) -> str:
+    """Commits every change of the project copy; returns the new commit. The gates judge with
+    committed rules only (flow/trusted.py), so a test that edits them commits them."""
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "--allow-empty", "-m", message)
+    return git(project, "rev-parse", "HEAD")
+
+
 def copy_project(destination: Path) -> Path:
-    """Copies what a project needs (modules, environments) into destination; returns it."""
+    """Copies what a project needs (modules, environments, policies, CODEOWNERS) into
+    destination as a git repository with one commit; returns it."""
     for name in ("terraform", "environments", "policies", ".github"):
         shutil.copytree(PROJECT_ROOT / name, destination / name,
-                        ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
+                        ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "__pycache__"))
+    (destination / ".gitignore").write_text(".loono/\n__pycache__/\n", encoding="utf-8")
+    git(destination, "init", "-q", "-b", "main")
+    commit_all(destination, "the project as checked out")
     return destination
 
 

@@ -31,6 +31,10 @@ class FakeGitHub:
     requests: list[str] = field(default_factory=list)
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     writes: list[tuple[str, str]] = field(default_factory=list)
+    # Tokens GitHub lets read the organization's teams ("Members: read"); the workflow's own
+    # token is not one: for it GitHub answers 404 on team paths, as for a team that does not exist.
+    tokens: set[str] = field(default_factory=lambda: {"test-token", "workflow-token"})
+    org_readers: set[str] = field(default_factory=lambda: {"test-token"})
     base_url: str = ""
 
     def comment(self, number: int, body: str, author: str = "github-actions[bot]",
@@ -143,6 +147,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     fake: FakeGitHub
     routes: Routes
+    token: str = ""
 
     def log_message(self, format: str, *args: Any) -> None:
         return
@@ -161,7 +166,9 @@ class _Handler(BaseHTTPRequestHandler):
         """The request's path once it is authorized (else the 401 is sent and None)."""
         path = self.path.split("?", 1)[0]
         self.fake.requests.append(path if method == "GET" else f"{method} {path}")
-        if self.headers.get("Authorization", "") in ("token test-token", "Bearer test-token"):
+        token = self.headers.get("Authorization", "").split(" ", 1)[-1]
+        if token in self.fake.tokens:
+            self.token = token
             return path
         self._send(401, {"message": "Bad credentials"})
         return None
@@ -199,6 +206,9 @@ class _Handler(BaseHTTPRequestHandler):
         if self.fake.failures:
             status, headers = self.fake.failures.pop(0)
             self._send(status, {"message": "scripted failure"}, headers)
+            return
+        if "/teams/" in path and self.token not in self.fake.org_readers:
+            self._send(404, {"message": "Not Found"})
             return
         body = self.routes.answer(path)
         self._send(200 if body is not None else 404,

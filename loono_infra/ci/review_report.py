@@ -38,10 +38,11 @@ class ReportResult:
 
 
 def pull_request_report(environments: Sequence[Settings], sandbox: bool | None = None,
-                        comment: bool = True, run: ActionsRun | None = None) -> ReportResult:
+                        comment: bool = True, run: ActionsRun | None = None,
+                        base: str | None = None) -> ReportResult:
     """Plans each environment and reports; never refuses (the gates enforce at apply)."""
     run = run or ActionsRun.from_environment()
-    plans = tuple(pipeline.plan(settings, sandbox=sandbox) for settings in environments)
+    plans = tuple(pipeline.plan(settings, sandbox=sandbox, base=base) for settings in environments)
     secrets = [s for settings in environments for s in known_secrets(settings, sandbox)]
     markdown = render_report(plans, secrets, _run_url())
     run.add_summary(markdown)

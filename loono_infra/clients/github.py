@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,8 +20,17 @@ from loono_infra.core.errors import LoonoError
 T = TypeVar("T")
 
 
+MEMBERS_PERMISSION = ("the organization permission 'Members: read' (a GitHub App installation "
+                      "token, or a fine-grained token with it; the workflows pass it as the "
+                      "secret LOONO_ORG_READ_TOKEN)")
+
+
 class ApprovalError(LoonoError):
     """Approvals could not be read (API down, no rights, malformed answer): the gate refuses."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # GitHub's HTTP status, when it answered
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,7 @@ class GitHubContext:
     timeout_seconds: float = 10.0
     attempts: int = 4
     retry_wait_seconds: float = 1.0
+    members_token: str | None = None  # may read the organization's teams (Members: read)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> GitHubContext | None:
@@ -67,7 +77,8 @@ class GitHubContext:
         number = env.get("LOONO_PULL_REQUEST") or _event_pull_number(env.get("GITHUB_EVENT_PATH"))
         return cls(repository=repository, token=token,
                    api_url=env.get("GITHUB_API_URL", "https://api.github.com"),
-                   pull_number=int(number) if number else None, sha=env.get("GITHUB_SHA"))
+                   pull_number=int(number) if number else None, sha=env.get("GITHUB_SHA"),
+                   members_token=env.get("LOONO_ORG_READ_TOKEN") or None)
 
 
 def _event_pull_number(event_path: str | None) -> str | None:
@@ -88,11 +99,20 @@ class GitHubApprovals:
     context: GitHubContext
     _teams: dict[str, frozenset[str]] = field(default_factory=dict)
     _client: Any = None
+    _members_client: Any = None
 
     def _github(self) -> Any:
         if self._client is None:
             self._client = github_client(self.context)
         return self._client
+
+    def _members_github(self) -> Any:
+        if self.context.members_token is None:
+            return self._github()
+        if self._members_client is None:
+            self._members_client = github_client(replace(self.context,
+                                                         token=self.context.members_token))
+        return self._members_client
 
     def _call(self, what: str, action: Callable[[], T]) -> T:
         return call_with_retries(what, action, self.context.attempts,
@@ -114,12 +134,23 @@ class GitHubApprovals:
             _review(r) for r in repo.get_pull(number).get_reviews()])
 
     def team_members(self, team: str) -> frozenset[str]:
-        """Logins (lower-case) of @org/team; an unknown team is an ApprovalError."""
+        """Logins (lower-case) of @org/team. GitHub answers 403/404 both for an unknown team and
+        for a token that may not read the organization's teams (the workflow's own token): the
+        refusal names the permission the token needs."""
         if team not in self._teams:
             org, slug = team.lstrip("@").split("/", 1)
-            members = self._call(f"the members of {team}", lambda: [
-                m.login for m in
-                self._github().get_organization(org).get_team_by_slug(slug).get_members()])
+            try:
+                members = self._call(f"the members of {team}", lambda: [
+                    m.login for m in
+                    self._members_github().get_organization(org).get_team_by_slug(slug)
+                    .get_members()])
+            except ApprovalError as error:
+                if error.status in (403, 404):
+                    raise ApprovalError(
+                        f"cannot read the members of {team} (GitHub answered HTTP "
+                        f"{error.status}): the token needs {MEMBERS_PERMISSION}, and the team "
+                        "must exist", error.status) from None
+                raise
             self._teams[team] = frozenset(str(login).lower() for login in members)
         return self._teams[team]
 
@@ -204,7 +235,7 @@ def call_with_retries(what: str, action: Callable[[], T], attempts: int, wait: f
         raise ApprovalError(f"GitHub did not answer {what} after {attempts} attempts: "
                             f"{_describe(cause)}") from None
     except GithubException as error:
-        raise ApprovalError(f"GitHub refused {what}: {_describe(error)}") from None
+        raise ApprovalError(f"GitHub refused {what}: {_describe(error)}", error.status) from None
     except RequestException as error:
         raise ApprovalError(f"GitHub unreachable for {what}: {error}") from None
     raise ApprovalError(f"no answer for {what}")

@@ -45,6 +45,7 @@ class Decision:
     failures: tuple[Failure, ...] = ()
     checked: int = 0
     notes: tuple[str, ...] = field(default=())
+    rules: str | None = None  # which revision's rules judged (CODEOWNERS, policies, gate settings)
 
     @property
     def passed(self) -> bool:
@@ -66,7 +67,8 @@ class Decision:
         return cls(gate=data["gate"], digest=data["digest"], environment=data["environment"],
                    findings=findings,
                    failures=tuple(Failure(**f) for f in data.get("failures", [])),
-                   checked=int(data.get("checked", 0)), notes=tuple(data.get("notes", [])))
+                   checked=int(data.get("checked", 0)), notes=tuple(data.get("notes", [])),
+                   rules=data.get("rules"))
 
     def to_json(self) -> str:
         """Indented JSON."""

@@ -299,7 +299,8 @@ class OwnershipSettings(_Model):
     """The ownership gate: whether approvals are required, and who approves risky actions."""
 
     required: bool = Field(
-        default=True, description="Refuse an apply without the owners' approvals.")
+        default=True, description="Refuse an apply without the owners' approvals; `false` is "
+                                  "allowed for a sandbox-only environment and nowhere else.")
     risky_approvers: list[str] = Field(
         default_factory=lambda: ["@loono/infrastructure-leads"],
         description="Owners of whom one must also approve deleting or replacing stateful "
@@ -420,6 +421,15 @@ class Settings(_Model):
         if info.data.get("target") == "aws" and value.certificate_arn is None:
             raise ValueError("certificate_arn is required: an environment on AWS needs the ACM "
                              "certificate of its HTTPS listener")
+        return value
+
+    @field_validator("ownership")
+    @classmethod
+    def _owners_required_on_aws(cls, value: OwnershipSettings,
+                                info: ValidationInfo) -> OwnershipSettings:
+        if info.data.get("target") == "aws" and not value.required:
+            raise ValueError("required = false is only for sandbox-only environments: an "
+                             "environment on AWS is always gated by its owners' approvals")
         return value
 
     @property

@@ -7,7 +7,6 @@ them over. Every failure to read is a refusal with its reason (fail closed).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -24,12 +23,61 @@ from loono_infra.core.settings import Settings
 from loono_infra.core.terraform import commands
 from loono_infra.core.terraform.args import PLAN_FILE
 from loono_infra.core.terraform.models import ResourceChange
+from loono_infra.core.workspace import Project
+from loono_infra.flow import trusted
 from loono_infra.flow.policy_scan import content_digest
-from loono_infra.flow.repository import changed_files, find_codeowners
+from loono_infra.flow.repository import changed_files
 from loono_infra.flow.targets import Target
+from loono_infra.flow.trusted import Rules, TrustedRules
 from loono_infra.gates.owners.approvals import Approvals
+from loono_infra.gates.owners.codeowners import parse_codeowners
 from loono_infra.gates.owners.decide import GATE as OWNERS_GATE
-from loono_infra.gates.owners.decide import OwnersInputs, owners_decision
+from loono_infra.gates.owners.decide import OwnersInputs, judge_approvals, owners_decision
+from loono_infra.gates.owners.mapping import requirements
+
+
+def rules_for(target: Target, base: str | None, context: GitHubContext | None) -> Rules:
+    """The base revision's rules; the change's own once the base owners approved its gate files."""
+    revision = trusted.base_revision(base)
+    try:
+        return _rules(target, revision, context)
+    except LoonoError as error:
+        return Rules(target.settings, None, revision, f"no trusted rules ({error.message})",
+                     error.message)
+
+
+def _rules(target: Target, revision: str, context: GitHubContext | None) -> Rules:
+    project, settings = target.project, target.settings
+    base_rules = trusted.rules_at(project, revision)
+    head = trusted.resolve(project.root, "HEAD")
+    settings_file = trusted.settings_file_of(project, settings)
+    changed = (trusted.gate_files_changed(project, base_rules.commit, head, settings_file)
+               if head != base_rules.commit else [])
+    chosen, note = base_rules, base_rules.describe()
+    if changed and _approved_by_base_owners(base_rules, changed, settings, context):
+        chosen = trusted.rules_at(project, head)
+        note = (f"{chosen.describe()}: its gate files ({', '.join(changed)}) were approved by "
+                f"their owners under the {base_rules.describe()}")
+    elif changed:
+        note = (f"{base_rules.describe()}: the change's gate files ({', '.join(changed)}) "
+                "judge only once their owners there approve them")
+    sections = trusted.gate_sections(project, chosen.commit, settings_file)
+    return Rules(trusted.judged_settings(settings, sections), chosen, revision, note)
+
+
+def _approved_by_base_owners(base_rules: TrustedRules, changed: list[str], settings: Settings,
+                             context: GitHubContext | None) -> bool:
+    approvals = _approvals(context or GitHubContext.from_environment())
+    if not isinstance(approvals, Approvals) or base_rules.codeowners_path is None:
+        return False
+    codeowners = parse_codeowners(base_rules.codeowners_text, base_rules.codeowners_path)
+    needed = requirements(codeowners, changed, (), "terraform/modules", "",
+                          settings.ownership.risky_approvers)
+    try:
+        failures, _ = judge_approvals(needed, approvals)
+    except LoonoError:
+        return False
+    return not failures and bool(needed)
 
 
 def needs_content(settings: Settings, mode: str, policy: bool) -> bool:
@@ -45,33 +93,38 @@ def plan_content(target: Target, env: Mapping[str, str]) -> PlanContent:
     return PlanContent(document, text, content_digest(text))
 
 
-def owners_kept_or_judged(target: Target, result: Plan, previous: Plan | None) -> Decision:
+def owners_kept_or_judged(target: Target, result: Plan, previous: Plan | None,
+                          rules: Rules) -> Decision:
     """An identical re-plan keeps its approval; any other plan is judged afresh."""
     kept = previous.owners if previous else None
-    if (kept is not None and kept.passed and result.content_digest
+    if (kept is not None and kept.passed and result.content_digest and kept.rules == rules.note
             and previous is not None and previous.content_digest == result.content_digest):
         return replace(kept, notes=(*kept.notes, "kept: an identical re-plan of the approved plan"))
-    return owners_for(target, result, None, None)
+    return owners_for(target, result, rules, None)
 
 
-def owners_for(target: Target, result: Plan, base: str | None,
+def owners_for(target: Target, result: Plan, rules: Rules,
                context: GitHubContext | None) -> Decision:
     """The ownership gate's decision (report); apply enforces it where settings require it."""
-    settings = target.settings
+    settings = rules.settings
     digest = result.approval_digest
+    if rules.trusted is None:
+        return Decision(OWNERS_GATE, digest, settings.environment, rules=rules.note,
+                        failures=(Failure("gate", rules.problem or "no trusted rules"),))
     if not settings.ownership.required:
-        return Decision(OWNERS_GATE, digest, settings.environment, notes=(
+        return Decision(OWNERS_GATE, digest, settings.environment, rules=rules.note, notes=(
             "approvals are not required for this environment (settings ownership.required)",))
-    return judge_owners(target.project.root, settings, digest, result.changes,
-                        base or os.environ.get("LOONO_GIT_BASE"), context)
+    decision = judge_owners(target.project.root, settings, digest, result.changes, rules,
+                            context)
+    return replace(decision, rules=rules.note)
 
 
 def judge_owners(root: Path, settings: Settings, digest: str,
-                 changes: Sequence[ResourceChange], base: str | None,
+                 changes: Sequence[ResourceChange], rules: Rules,
                  context: GitHubContext | None) -> Decision:
-    """Reads CODEOWNERS, the changed files and GitHub's reviews; the owners judge decides."""
+    """Reads the changed files and GitHub's reviews; the owners judge decides by the rules."""
     try:
-        inputs = owners_inputs(root, settings, changes, base)
+        inputs = owners_inputs(root, settings, changes, rules)
         github = context or GitHubContext.from_environment()
     except LoonoError as error:
         return Decision(OWNERS_GATE, digest, settings.environment,
@@ -80,17 +133,18 @@ def judge_owners(root: Path, settings: Settings, digest: str,
 
 
 def owners_inputs(root: Path, settings: Settings, changes: Sequence[ResourceChange],
-                  base: str | None) -> OwnersInputs:
-    """What the owners judge reads: CODEOWNERS, the settings file, the files changed since base."""
-    file = find_codeowners(root)
-    source = settings.source
-    settings_file = (str(source.relative_to(root)) if source and source.is_relative_to(root)
-                     else f"environments/{settings.environment}.toml")
+                  rules: Rules) -> OwnersInputs:
+    """What the owners judge reads: the trusted CODEOWNERS, the settings file, the files the
+    change holds since its base (none when the base is HEAD: a local run)."""
+    project = Project(root)
+    codeowners = rules.trusted
+    base = trusted.resolve(root, rules.base)
+    head = trusted.resolve(root, "HEAD")
     return OwnersInputs(
-        codeowners_path=str(file.relative_to(root)) if file else None,
-        codeowners_text=file.read_text(encoding="utf-8") if file else "",
-        settings_file=settings_file,
-        changed_files=tuple(changed_files(root, base)) if base else (),
+        codeowners_path=codeowners.codeowners_path if codeowners else None,
+        codeowners_text=codeowners.codeowners_text if codeowners else "",
+        settings_file=trusted.settings_file_of(project, settings),
+        changed_files=tuple(changed_files(root, base)) if base != head else (),
         changes=tuple(changes))
 
 

@@ -32,6 +32,7 @@ from loono_infra.flow.gating import (
     plan_content,
     require_owner_approval,
     require_passed_decision,
+    rules_for,
     write_emergency_audit,
 )
 from loono_infra.flow.policy_scan import PolicyScan, destroy_decision
@@ -49,11 +50,13 @@ from loono_infra.flow.targets import (
 
 
 def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = True,
-         mode: str = "normal", engine: Engine | None = None, policy: bool = True) -> Plan:
+         mode: str = "normal", engine: Engine | None = None, policy: bool = True,
+         base: str | None = None) -> Plan:
     """Renders, initialises and plans one environment, saving the plan file and its record.
 
-    With policy (the default) the policy gate judges the plan; without it the
-    plan has no decision, and apply refuses it.
+    With policy (the default) the policy gate judges the plan; without it the plan has no
+    decision, and apply refuses it. The gates judge with the rules of the trusted revision
+    (base: --base REV, else $LOONO_GIT_BASE, else HEAD; flow/trusted.py).
     """
     target = resolve_target(settings, sandbox, engine)
     options = PlanOptions(mode=mode, refresh=refresh)
@@ -62,7 +65,8 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
         prepare(target, sandbox_info, env)
         previous = previous_plan(target.workdir)
         (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
-        scan = PolicyScan.start(target, pool) if policy and mode != "destroy" else None
+        rules = rules_for(target, base, None)
+        scan = PolicyScan.start(target, rules, pool) if policy and mode != "destroy" else None
         run = commands.plan(target.engine, target.workdir, env, options)
         result = Plan(
             environment=settings.environment, sandbox=target.sandbox, workdir=target.workdir,
@@ -79,7 +83,7 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
             result = replace(result, decision=scan.verdict(env, result, content))
         elif policy:
             result = replace(result, decision=destroy_decision(settings.environment, result.digest))
-        result = replace(result, owners=owners_kept_or_judged(target, result, previous))
+        result = replace(result, owners=owners_kept_or_judged(target, result, previous, rules))
         write_record(result)
     return result
 
@@ -99,7 +103,8 @@ def review_owners(settings: Settings, *, sandbox: bool | None = None, base: str 
     with workdir_lock(target.workdir):
         saved = load_saved_plan(settings, sandbox=sandbox)
         require_unchanged(saved)
-        result = replace(saved, owners=owners_for(target, saved, base, context))
+        rules = rules_for(target, base, context)
+        result = replace(saved, owners=owners_for(target, saved, rules, context))
         write_record(result)
     return result
 

@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from loono_infra.core.plans import JUDGED_PLAN, Plan, PlanContent
 from loono_infra.core.render import LOCK_FILE
 from loono_infra.core.terraform import commands
 from loono_infra.flow.targets import Target
+from loono_infra.flow.trusted import Rules
 from loono_infra.gates.policy.enforcement import ENFORCEMENT_FILE, Enforcement, load_enforcement
 from loono_infra.gates.policy.evaluate import GATE, check_override_resources, evaluate, refusal
 from loono_infra.gates.policy.plan_view import Shape, judged_view, shapes_from_schema
@@ -92,28 +93,36 @@ def provider_shapes(target: Target, env: Mapping[str, str], cache_dir: Path) -> 
 class PolicyScan:
     """One plan's policy scan: start() before Terraform plans, verdict() once it has."""
 
-    def __init__(self, target: Target, inputs: PolicyInputs | None,
+    def __init__(self, target: Target, rules: Rules, inputs: PolicyInputs | None,
                  modules: Future[ck.Scan] | None, problem: str | None) -> None:
         self._target = target
+        self._rules = rules
         self._inputs = inputs
         self._modules = modules
         self._problem = problem
 
     @classmethod
-    def start(cls, target: Target, pool: ThreadPoolExecutor) -> PolicyScan:
-        """Finds Checkov and starts the module scan (overlapping Terraform's plan)."""
+    def start(cls, target: Target, rules: Rules, pool: ThreadPoolExecutor) -> PolicyScan:
+        """Finds Checkov and starts the module scan (overlapping Terraform's plan), with the
+        policies of the trusted revision."""
         workspace = target.project
+        if rules.trusted is None:
+            return cls(target, rules, None, None, rules.problem)
         try:
             inputs = PolicyInputs(ck.find_checkov(workspace.root), workspace.modules_dir,
-                                  workspace.policies_dir, workspace.policy_cache_dir)
+                                  rules.trusted.policies_dir, workspace.policy_cache_dir)
         except ck.CheckovError as error:
-            return cls(target, None, None, error.message)
-        return cls(target, inputs, start_module_scan(inputs, pool), None)
+            return cls(target, rules, None, None, error.message)
+        return cls(target, rules, inputs, start_module_scan(inputs, pool), None)
 
     def verdict(self, env: Mapping[str, str], result: Plan,
                 content: PlanContent | None) -> Decision:
-        """The policy gate's decision for result; any failure to scan is a refusal."""
-        settings = self._target.settings
+        """The policy gate's decision for result (naming the rules that judged it)."""
+        return replace(self._verdict(env, result, content), rules=self._rules.note)
+
+    def _verdict(self, env: Mapping[str, str], result: Plan,
+                 content: PlanContent | None) -> Decision:
+        settings = self._rules.settings
         if self._inputs is None or self._modules is None or content is None:
             return refusal(settings, result.digest, self._problem or "no plan content to scan")
         check_override_resources(settings, {r.change.address

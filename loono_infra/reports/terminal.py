@@ -77,6 +77,8 @@ def decision_text(decision: Decision) -> str:
             lines.append(f"  advisory  {finding.check_id} {finding.resource}: "
                          f"{finding.check_name}")
     lines += [f"  note  {note}" for note in decision.notes]
+    if decision.rules:
+        lines.append(f"  judged by the {decision.rules}")
     return "\n".join(lines)
 
 

@@ -26,9 +26,10 @@ def github() -> Iterator[FakeGitHub]:
         yield fake
 
 
-def judge(fake: FakeGitHub, requirement: Requirement = DB, **context: object) -> list[str]:
+def judge(fake: FakeGitHub, requirement: Requirement = DB, token: str = "test-token",
+          **context: object) -> list[str]:
     options = {"pull_number": 7, "retry_wait_seconds": 0.01, "attempts": 3, **context}
-    source = GitHubApprovals(GitHubContext(REPO, "test-token", fake.base_url,
+    source = GitHubApprovals(GitHubContext(REPO, token, fake.base_url,
                                            **options))  # type: ignore[arg-type]
     failures, _ = judge_approvals([requirement], read_approvals(source))
     return [f.message for f in failures]
@@ -111,6 +112,16 @@ def test_an_unknown_team_refuses(github: FakeGitHub) -> None:
     github.review(7, "dora", "APPROVED", HEAD)
     with pytest.raises(ApprovalError, match="@loono/ghosts"):
         judge(github, Requirement(("@loono/ghosts",), ("x",), ()))
+
+
+def test_a_team_needs_a_token_that_may_read_members(github: FakeGitHub) -> None:
+    github.review(7, "dora", "APPROVED", HEAD)
+    with pytest.raises(ApprovalError) as refused:
+        judge(github, token="workflow-token")
+    assert "Members: read" in refused.value.message
+    assert "LOONO_ORG_READ_TOKEN" in refused.value.message and "@loono/database-owners" in \
+        refused.value.message
+    assert judge(github) == []  # the same requirement with a members-read token passes
 
 
 def test_api_down_refuses(github: FakeGitHub) -> None:

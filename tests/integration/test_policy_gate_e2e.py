@@ -14,7 +14,7 @@ from loono_infra import apply, load_settings, plan
 from loono_infra.core.errors import GateRefusedError
 from loono_infra.reports.terminal import decision_text
 from loono_infra.sandbox.control import SandboxInfo
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, commit_all
 from tests.integration.conftest import project_sharing_sandbox
 
 RDS = "module.rds.aws_db_instance.this"
@@ -65,6 +65,7 @@ def test_an_expired_override_blocks(sandbox_project: Path, sandbox: SandboxInfo,
     project = project_sharing_sandbox(tmp_path / "p", sandbox_project)
     yesterday = (datetime.date.today() - datetime.timedelta(days=1)).isoformat()
     _edit_production(project, "expires = 2027-03-31", f"expires = {yesterday}")
+    commit_all(project, "an override that has expired")  # gate settings count once committed
     planned = plan(load_settings(project / "environments" / "production.toml"), sandbox=True,
                    refresh=False)
     assert planned.decision is not None and not planned.decision.passed

@@ -9,14 +9,16 @@ import pytest
 
 from loono_infra.clients.github import GitHubContext, PullRequestInfo, Review
 from loono_infra.core.errors import LoonoError
-from loono_infra.core.settings import load_settings
+from loono_infra.core.settings import Settings, load_settings
 from loono_infra.core.terraform.models import ResourceChange
-from loono_infra.flow.gating import judge_owners
+from loono_infra.flow.gating import judge_owners, rules_for
 from loono_infra.flow.repository import changed_files
+from loono_infra.flow.targets import resolve_target
+from loono_infra.flow.trusted import Rules
 from loono_infra.gates.owners.approvals import effective_approvers
 from loono_infra.gates.owners.codeowners import parse_codeowners
 from loono_infra.gates.owners.mapping import coverage_problems, requirements
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, commit_all
 
 CODEOWNERS = parse_codeowners((PROJECT_ROOT / ".github" / "CODEOWNERS").read_text())
 INFRA, DB, LEADS = "@loono/infrastructure", "@loono/database-owners", "@loono/infrastructure-leads"
@@ -75,8 +77,8 @@ def test_latest_review_per_reviewer_on_the_head_counts() -> None:
 def test_a_local_run_cannot_approve_itself(project_copy: Path) -> None:
     settings = load_settings(project_copy / "environments" / "production.toml")
     decision = judge_owners(project_copy, settings, "sha256:x",
-                               [change("module.rds.aws_db_instance.this", "aws_db_instance",
-                                       "create")], None, None)
+                            [change("module.rds.aws_db_instance.this", "aws_db_instance",
+                                    "create")], _rules(settings), None)
     assert not decision.passed
     assert "a local run cannot approve itself" in decision.failures[0].message
     assert DB in decision.failures[0].message
@@ -84,9 +86,16 @@ def test_a_local_run_cannot_approve_itself(project_copy: Path) -> None:
 
 def test_no_codeowners_file_refuses(project_copy: Path) -> None:
     (project_copy / ".github" / "CODEOWNERS").unlink()
+    commit_all(project_copy, "no owners")
     settings = load_settings(project_copy / "environments" / "production.toml")
-    decision = judge_owners(project_copy, settings, "sha256:x", [], None, None)
+    decision = judge_owners(project_copy, settings, "sha256:x", [], _rules(settings), None)
     assert not decision.passed and "no CODEOWNERS" in decision.failures[0].message
+
+
+def _rules(settings: Settings) -> Rules:
+    rules = rules_for(resolve_target(settings), None, None)
+    assert rules.trusted is not None, rules.problem
+    return rules
 
 
 def test_git_base_that_does_not_exist_is_an_error(tmp_path: Path) -> None:

@@ -127,3 +127,12 @@ def test_settings_are_frozen() -> None:
     s = load_settings(PRODUCTION)
     with pytest.raises(ValueError):
         s.service.cpu = 512  # type: ignore[misc]
+
+
+def test_owners_cannot_be_switched_off_for_an_aws_environment() -> None:
+    data = production_data()
+    data["ownership"] = {"required": False}
+    with pytest.raises(SettingsError) as refused:
+        parse_settings(data, "production.toml")
+    assert [p.field for p in refused.value.problems] == ["ownership"]
+    assert "only for sandbox-only environments" in refused.value.problems[0].message
