@@ -153,6 +153,9 @@ def apply(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = F
           emergency_reason: Annotated[str | None, typer.Option(
               help="EMERGENCY: apply without the owners' approvals; the reason is audited.")]
           = None,
+          require_reviewed: Annotated[bool, typer.Option(
+              "--require-reviewed", help="After a merge: apply only the plan reviewed in the "
+              "merged pull request (its report comment), else refuse and tell the PR.")] = False,
           environments_dir: DirOption = Path("environments")) -> None:
     """Apply exactly the plan the last `plan` saved for this environment.
 
@@ -167,9 +170,18 @@ def apply(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = F
         saved = pipeline.load_saved_plan(settings, sandbox=sandbox)
         if digest is not None and digest != saved.digest:
             raise PlanFileError(f"the saved plan is {saved.digest}, not the expected {digest}")
+        if require_reviewed:
+            from loono_infra.ci.review_report import enforce_reviewed
+
+            enforce_reviewed(saved)
         if emergency_reason is not None:
             _show(screen.emergency_line(saved.digest), stderr=True)
         result = pipeline.apply(saved, settings, emergency_reason=emergency_reason)
+        if result.emergency is not None:
+            from loono_infra.ci.actions import ActionsRun
+            from loono_infra.reports.markdown import emergency_markdown
+
+            ActionsRun.from_environment().add_summary(emergency_markdown(result.emergency))
         _emit_json(result.to_dict()) if as_json else reports.print_apply(_console(), result)
         return EXIT_OK
 

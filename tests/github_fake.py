@@ -62,9 +62,16 @@ class FakeGitHub:
                               "head": {"sha": head_sha, "ref": "change"},
                               "base": {"sha": "0" * 40, "ref": "main"},
                               "url": f"{self.base_url}/repos/{REPO}/pulls/{number}",
-                              "merged": False}
+                              "merged": False, "merged_at": None, "merge_commit_sha": None}
         self.reviews.setdefault(number, [])
+        self.comments.setdefault(number, [])
         self.commit_pulls.setdefault(head_sha, []).append(number)
+
+    def merge(self, number: int, merge_sha: str) -> None:
+        """GitHub merged the pull request as commit merge_sha (a merge or squash commit)."""
+        self.pulls[number] |= {"state": "closed", "merged": True,
+                               "merged_at": "2026-11-26T12:00:00Z", "merge_commit_sha": merge_sha}
+        self.commit_pulls.setdefault(merge_sha, []).append(number)
 
     def review(self, number: int, reviewer: str, state: str, commit_id: str) -> None:
         items = self.reviews[number]

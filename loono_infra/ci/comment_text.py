@@ -12,6 +12,7 @@ from typing import Any
 
 from loono_infra.core.plans import Plan
 from loono_infra.core.redact import scrub
+from loono_infra.flow.reviewed import NotReviewedError, record_block
 from loono_infra.reports.markdown import render_markdown
 
 MARKER = "<!-- loono-infra:plan-report -->"
@@ -65,9 +66,22 @@ def _failures(decision: Any) -> tuple[str, ...]:
 
 
 def render_report(plans: Sequence[Plan], secrets: Iterable[str] = (),
-                  run_url: str | None = None) -> str:
-    """The comment's Markdown (starting with the marker that finds it again)."""
+                  run_url: str | None = None, head_sha: str | None = None) -> str:
+    """The comment's Markdown (starting with the marker that finds it again), and, for a pull
+    request's head, the hidden record of what was reviewed (flow/reviewed.py)."""
     reports = [EnvironmentReport.of(plan) for plan in plans]
     text = render_markdown("pr_report.md.j2", marker=MARKER, reports=reports, run_url=run_url)
+    if head_sha:
+        text = text.rstrip("\n") + "\n\n" + record_block(head_sha, plans) + "\n"
     return scrub(text, secrets)
 
+
+def not_reviewed_comment(plan: Plan, refused: NotReviewedError) -> str:
+    """What the apply job tells the merged pull request when main moved under it."""
+    lines = [f"### ❌ Not applied: {plan.environment} is not the plan reviewed here", "",
+             refused.message, ""]
+    if refused.differing:
+        lines += ["Resources the plan on main changes differently from the reviewed plan:", ""]
+        lines += [f"- `{address}`" for address in refused.differing]
+    lines += ["", "Nothing was applied. Open a new pull request so its owners review this plan."]
+    return "\n".join(lines) + "\n"

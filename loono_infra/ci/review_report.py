@@ -9,12 +9,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from loono_infra.ci.actions import ActionsRun
-from loono_infra.ci.comment_text import MARKER, render_report
-from loono_infra.clients.github import GitHubContext, upsert_comment
+from loono_infra.ci.comment_text import MARKER, not_reviewed_comment, render_report
+from loono_infra.clients.github import GitHubContext, post_comment, upsert_comment
 from loono_infra.core.plans import Plan
 from loono_infra.core.secrets import known_secrets
 from loono_infra.core.settings import Settings
 from loono_infra.flow import pipeline
+from loono_infra.flow.reviewed import NotReviewedError, Reviewed, require_reviewed
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,8 @@ def pull_request_report(environments: Sequence[Settings], sandbox: bool | None =
     run = run or ActionsRun.from_environment()
     plans = tuple(pipeline.plan(settings, sandbox=sandbox, base=base) for settings in environments)
     secrets = [s for settings in environments for s in known_secrets(settings, sandbox)]
-    markdown = render_report(plans, secrets, _run_url())
+    head = ((run.event.get("pull_request") or {}).get("head") or {}).get("sha")
+    markdown = render_report(plans, secrets, _run_url(), head)
     run.add_summary(markdown)
     run.set_output("digests", json.dumps({p.environment: p.digest for p in plans}))
     run.set_output("has_changes", str(any(p.has_changes for p in plans)).lower())
@@ -63,3 +65,21 @@ def _run_url() -> str | None:
     if server and repository and run_id:
         return f"{server}/{repository}/actions/runs/{run_id}"
     return None
+
+
+def enforce_reviewed(plan: Plan, context: GitHubContext | None = None) -> Reviewed:
+    """The push apply's check: plan must be the reviewed plan of the merged pull request.
+
+    On a mismatch it tells the pull request (a new comment naming the resources) and refuses.
+    """
+    github = context or GitHubContext.from_environment()
+    if github is None:
+        raise NotReviewedError("no GitHub context (GITHUB_REPOSITORY, GITHUB_TOKEN, GITHUB_SHA): "
+                               "the reviewed plan cannot be read", None, ())
+    try:
+        return require_reviewed(plan, github)
+    except NotReviewedError as refused:
+        if refused.pull_number is not None:
+            post_comment(github, refused.pull_number, not_reviewed_comment(plan, refused))
+        ActionsRun.from_environment().add_summary(not_reviewed_comment(plan, refused))
+        raise

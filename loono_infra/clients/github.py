@@ -127,6 +127,13 @@ class GitHubApprovals:
         return self._call("the pull request of the commit", lambda: _pull_info(_merged_pull(
             repo, self.context.sha or "")))
 
+    def comments_by(self, number: int, author: str) -> list[str]:
+        """Bodies of the pull request's comments written by author, oldest first."""
+        repo = self._github().get_repo(self.context.repository)
+        return self._call("the comments", lambda: [
+            str(c.body or "") for c in repo.get_issue(number).get_comments()
+            if c.user is not None and str(c.user.login) == author])
+
     def reviews(self, number: int) -> list[Review]:
         """The pull request's reviews, oldest first."""
         repo = self._github().get_repo(self.context.repository)
@@ -164,6 +171,20 @@ def github_client(context: GitHubContext) -> Any:
                   seconds_between_requests=None)
 
 
+def post_comment(context: GitHubContext, pull_number: int, body: str) -> None:
+    """Adds a new comment to a pull request (retried like every call)."""
+    client = github_client(context)
+
+    def write() -> None:
+        client.get_repo(context.repository).get_issue(pull_number).create_comment(body)
+
+    try:
+        call_with_retries(f"a comment on pull request #{pull_number}", write, context.attempts,
+                          context.retry_wait_seconds)
+    except ApprovalError as error:
+        raise LoonoError(f"pull request #{pull_number} comment: {error.message}") from None
+
+
 def upsert_comment(context: GitHubContext, pull_number: int, body: str, marker: str,
                    github: Any = None) -> str:
     """Edits the pull request's comment that carries marker, or creates it: "edited"/"created".
@@ -188,10 +209,16 @@ def upsert_comment(context: GitHubContext, pull_number: int, body: str, marker: 
 
 
 def _merged_pull(repo: Any, sha: str) -> Any:
+    """The merged pull request whose merge commit sha is (a commit can be in several PRs:
+    only the one GitHub merged *as* this commit approved it)."""
     pulls = list(repo.get_commit(sha).get_pulls())
-    if not pulls:
-        raise ApprovalError(f"commit {sha[:12]} comes from no pull request")
-    return pulls[0]
+    merged = [pull for pull in pulls
+              if getattr(pull, "merged_at", None) and getattr(pull, "merge_commit_sha", "") == sha]
+    if not merged:
+        found = ", ".join(f"#{pull.number}" for pull in pulls) or "none"
+        raise ApprovalError(f"commit {sha[:12]} is not the merge commit of a merged pull request "
+                            f"(pull requests containing it: {found})")
+    return merged[0]
 
 
 def _review(raw: Any) -> Review:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -45,6 +46,7 @@ class Plan:
     decision: Decision | None = None
     owners: Decision | None = None
     content_digest: str | None = None
+    change_digests: dict[str, str] = field(default_factory=dict)
 
     @property
     def approval_digest(self) -> str:
@@ -88,6 +90,7 @@ class Plan:
             decision=Decision.from_dict(data["decision"]) if data.get("decision") else None,
             owners=Decision.from_dict(data["owners"]) if data.get("owners") else None,
             content_digest=data.get("content_digest"),
+            change_digests=dict(data.get("change_digests") or {}),
         )
 
 
@@ -98,6 +101,7 @@ class PlanContent:
     document: PlanDocument
     redacted: str
     digest: str
+    changes: dict[str, str] = field(default_factory=dict)  # address -> change digest
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,7 @@ class ApplyResult:
     digest: str
     applied: ChangeSummary
     outputs: dict[str, Any] = field(default_factory=dict)
+    emergency: dict[str, Any] | None = None  # the break-glass record, when approvals were bypassed
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -153,3 +158,36 @@ def previous_plan(workdir: Path) -> Plan | None:
         return None
 
 
+def content_digest(redacted_text: str) -> str:
+    """sha256 of the normalized redacted plan: identical re-plans share it."""
+    return "sha256:" + hashlib.sha256(normalized_plan(redacted_text)).hexdigest()
+
+
+def normalized_plan(redacted_text: str) -> bytes:
+    """The redacted plan without the parts that change on every identical re-plan."""
+    document = json.loads(redacted_text)
+    document.pop("timestamp", None)
+    # Terraform lists relevant_attributes in no stable order.
+    attributes = document.get("relevant_attributes") or []
+    document["relevant_attributes"] = sorted(attributes,
+                                             key=lambda item: json.dumps(item, sort_keys=True))
+    return json.dumps(document, sort_keys=True).encode()
+
+
+def change_digests(redacted_text: str) -> dict[str, str]:
+    """Address -> a digest of what the plan does to it, for every resource it changes.
+
+    Two plans that change the same resources in the same way give the same map; the
+    addresses whose digests differ are what one plan changes that the other does not.
+    """
+    document = json.loads(redacted_text)
+    digests = {}
+    for change in document.get("resource_changes") or []:
+        actions = (change.get("change") or {}).get("actions") or []
+        if actions in (["no-op"], ["read"]):
+            continue
+        body = {key: (change.get("change") or {}).get(key)
+                for key in ("actions", "before", "after", "after_unknown")}
+        text = json.dumps(body, sort_keys=True).encode()
+        digests[str(change["address"])] = hashlib.sha256(text).hexdigest()[:16]
+    return digests

@@ -256,6 +256,10 @@ class AlarmSettings(_Model):
     free_storage_gb: int = Field(default=2, ge=1)
 
 
+AUDIT_SUFFIX = "-audit"
+AUDIT_RETENTION_DAYS = 365
+
+
 class StateSettings(_Model):
     """Where Terraform keeps this environment's state: S3 with a DynamoDB lock table."""
 
@@ -268,7 +272,16 @@ class StateSettings(_Model):
     def _bucket(cls, value: str) -> str:
         if not _BUCKET.match(value) or ".." in value:
             raise ValueError("not a valid S3 bucket name (3-63 lowercase letters, digits, . -)")
+        if len(value) > 63 - len(AUDIT_SUFFIX):
+            raise ValueError(f"at most {63 - len(AUDIT_SUFFIX)} characters: the audit bucket "
+                             f"is named {value}{AUDIT_SUFFIX}")
         return value
+
+    @property
+    def audit_bucket(self) -> str:
+        """Where emergency-apply records go: object lock (compliance mode), so the credentials
+        that apply cannot delete or overwrite them."""
+        return f"{self.bucket}{AUDIT_SUFFIX}"
 
 
 class TerraformSettings(_Model):

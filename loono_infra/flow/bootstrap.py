@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from loono_infra.core.errors import LoonoError
-from loono_infra.core.settings import Settings
+from loono_infra.core.settings import AUDIT_RETENTION_DAYS, Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -37,13 +37,16 @@ def _bucket_exists(s3: S3Client, bucket: str) -> bool:
     return True
 
 
-def _create_bucket(s3: S3Client, bucket: str, region: str) -> None:
-    if region == "us-east-1":
-        s3.create_bucket(Bucket=bucket)
-    else:
-        s3.create_bucket(Bucket=bucket,
-                         CreateBucketConfiguration={"LocationConstraint": region})  # type: ignore[typeddict-item]
+def _create_bucket(s3: S3Client, bucket: str, region: str, *, locked: bool = False) -> None:
+    options: dict[str, Any] = {"Bucket": bucket, "ObjectLockEnabledForBucket": locked}
+    if region != "us-east-1":
+        options["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    s3.create_bucket(**options)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    if locked:
+        s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {
+                "Mode": "COMPLIANCE", "Days": AUDIT_RETENTION_DAYS}}})
     s3.put_bucket_encryption(
         Bucket=bucket,
         ServerSideEncryptionConfiguration={
@@ -81,7 +84,8 @@ def _create_table(dynamodb: DynamoDBClient, table: str) -> None:
 
 def bootstrap_state_backend(settings: Settings, s3: S3Client,
                             dynamodb: DynamoDBClient) -> BootstrapReport:
-    """Creates the state bucket (versioned, encrypted, public access blocked) and lock table."""
+    """Creates the state bucket (versioned, encrypted, public access blocked), the audit bucket
+    (the same, with object lock in compliance mode) and the lock table."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     report = BootstrapReport()
@@ -92,6 +96,13 @@ def bootstrap_state_backend(settings: Settings, s3: S3Client,
         else:
             _create_bucket(s3, bucket, settings.region)
             report.created.append(f"s3 bucket {bucket}")
+        audit = settings.state.audit_bucket
+        if _bucket_exists(s3, audit):
+            report.existing.append(f"s3 bucket {audit} (object lock)")
+        else:
+            _create_bucket(s3, audit, settings.region, locked=True)
+            report.created.append(f"s3 bucket {audit} (object lock, compliance "
+                                  f"{AUDIT_RETENTION_DAYS} days)")
         if _table_exists(dynamodb, table):
             report.existing.append(f"dynamodb table {table}")
         else:

@@ -16,7 +16,7 @@ from loono_infra.clients.github import ApprovalError, GitHubApprovals, GitHubCon
 from loono_infra.core.decision import Decision, Failure
 from loono_infra.core.errors import GateRefusedError, LoonoError
 from loono_infra.core.files import write_atomically
-from loono_infra.core.plans import REDACTED_PLAN, Plan, PlanContent
+from loono_infra.core.plans import REDACTED_PLAN, Plan, PlanContent, change_digests, content_digest
 from loono_infra.core.redact import redacted_json
 from loono_infra.core.render import PASSWORD_VARIABLE
 from loono_infra.core.settings import Settings
@@ -25,7 +25,7 @@ from loono_infra.core.terraform.args import PLAN_FILE
 from loono_infra.core.terraform.models import ResourceChange
 from loono_infra.core.workspace import Project
 from loono_infra.flow import trusted
-from loono_infra.flow.policy_scan import content_digest
+from loono_infra.flow.audit import EmergencyRecord, write_emergency_record
 from loono_infra.flow.repository import changed_files
 from loono_infra.flow.targets import Target
 from loono_infra.flow.trusted import Rules, TrustedRules
@@ -90,7 +90,7 @@ def plan_content(target: Target, env: Mapping[str, str]) -> PlanContent:
     password = env.get(f"TF_VAR_{PASSWORD_VARIABLE}", "")
     text = redacted_json(document.raw, {password} if password else set())
     write_atomically(target.workdir / REDACTED_PLAN, text)
-    return PlanContent(document, text, content_digest(text))
+    return PlanContent(document, text, content_digest(text), change_digests(text))
 
 
 def owners_kept_or_judged(target: Target, result: Plan, previous: Plan | None,
@@ -187,12 +187,11 @@ def require_owner_approval(plan_: Plan) -> None:
                                [failure.message for failure in owners.failures])
 
 
-def write_emergency_audit(plan_: Plan, settings: Settings, reason: str,
-                          endpoint: AwsEndpoint) -> None:
-    """The emergency path: a reason is required, and the record goes next to the state."""
-    from loono_infra.flow.audit import write_emergency_record
-
+def write_emergency_audit(plan_: Plan, settings: Settings, reason: str, endpoint: AwsEndpoint,
+                          topic_arn: str | None) -> EmergencyRecord:
+    """The emergency path: a written reason, a locked record, an announcement on the alarms."""
     if len(reason.strip()) < 10:
         raise LoonoError("an emergency apply needs a written reason (10 characters or more)")
-    write_emergency_record(settings, plan_.digest, reason, endpoint,
-                           [f.message for f in (plan_.owners.failures if plan_.owners else ())])
+    return write_emergency_record(
+        settings, plan_.digest, reason, endpoint,
+        [f.message for f in (plan_.owners.failures if plan_.owners else ())], topic_arn)

@@ -76,7 +76,9 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
             mode=mode, settings_source=str(settings.source) if settings.source else None,
         )
         content = plan_content(target, env) if needs_content(settings, mode, policy) else None
-        result = replace(result, content_digest=content.digest if content else None)
+        if content is not None:
+            result = replace(result, content_digest=content.digest,
+                             change_digests=content.changes)
         if content is not None:
             result = _drift_told_apart(result, content.document.raw)
         if scan is not None:
@@ -137,8 +139,9 @@ def apply(plan_: Plan, settings: Settings | None = None, *, engine: Engine | Non
           emergency_reason: str | None = None) -> ApplyResult:
     """Applies exactly the saved plan plan_ names, if both gates passed it.
 
-    emergency_reason bypasses missing approvals (never the policy gate): loudly, and
-    with an audit record (who, when, digest, why) written next to the state.
+    emergency_reason bypasses missing approvals (never the policy gate): loudly — a record
+    (who from the Actions OIDC token, when, digest, why) locked in the audit bucket and
+    announced on the alarm topic (flow/audit.py).
     """
     settings = _settings_of(plan_, settings)
     require_unchanged(plan_)
@@ -147,19 +150,22 @@ def apply(plan_: Plan, settings: Settings | None = None, *, engine: Engine | Non
     if target.workdir != plan_.workdir:
         raise PlanFileError(f"the plan is for {plan_.workdir}, not {target.workdir}")
     sandbox_info, env = checked_environment(target)
-    if settings.ownership.required:
-        if emergency_reason is None:
-            require_owner_approval(plan_)
-        else:
-            write_emergency_audit(plan_, settings, emergency_reason,
-                                  aws_endpoint(target, sandbox_info))
+    emergency = None
+    if emergency_reason is None:
+        require_owner_approval(plan_)  # the trusted rules decided whether approvals are needed
+    else:
+        topic = commands.outputs(target.engine, target.workdir, env).get("alarm_topic_arn")
+        emergency = write_emergency_audit(plan_, settings, emergency_reason,
+                                          aws_endpoint(target, sandbox_info),
+                                          str(topic) if topic else None)
     with workdir_lock(target.workdir):
         require_unchanged(plan_)
         commands.apply(target.engine, target.workdir, env, PLAN_FILE)
         plan_.plan_file.unlink(missing_ok=True)
         (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
         values = commands.outputs(target.engine, target.workdir, env)
-    return ApplyResult(settings.environment, plan_.sandbox, plan_.digest, plan_.summary, values)
+    return ApplyResult(settings.environment, plan_.sandbox, plan_.digest, plan_.summary, values,
+                       emergency.as_dict() if emergency else None)
 
 
 def destroy(settings: Settings, *, sandbox: bool | None = None,

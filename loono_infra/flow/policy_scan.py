@@ -145,19 +145,3 @@ def destroy_decision(settings_environment: str, digest: str) -> Decision:
     """A destroy plan creates and changes nothing: no policy applies."""
     return Decision(GATE, digest, settings_environment,
                     notes=("a destroy plan creates and changes nothing: no policy applies",))
-
-
-def content_digest(redacted_text: str) -> str:
-    """sha256 of the normalized redacted plan: identical re-plans share it."""
-    return "sha256:" + hashlib.sha256(normalized_plan(redacted_text)).hexdigest()
-
-
-def normalized_plan(redacted_text: str) -> bytes:
-    """The redacted plan without the parts that change on every identical re-plan."""
-    document = json.loads(redacted_text)
-    document.pop("timestamp", None)
-    # Terraform lists relevant_attributes in no stable order.
-    attributes = document.get("relevant_attributes") or []
-    document["relevant_attributes"] = sorted(attributes,
-                                             key=lambda item: json.dumps(item, sort_keys=True))
-    return json.dumps(document, sort_keys=True).encode()

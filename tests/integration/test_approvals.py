@@ -81,11 +81,29 @@ def test_a_user_owner_approves_directly(github: FakeGitHub) -> None:
     assert judge(github, Requirement(("@carol",), ("x",), ())) == []
 
 
+MERGE = "e" * 40
+
+
 def test_push_to_main_finds_the_pull_request_of_the_commit(github: FakeGitHub) -> None:
     github.review(7, "dan", "APPROVED", HEAD)
-    assert judge(github, pull_number=None, sha=HEAD) == []
-    with pytest.raises(ApprovalError, match="no pull request"):
+    github.merge(7, MERGE)
+    assert judge(github, pull_number=None, sha=MERGE) == []
+    with pytest.raises(ApprovalError, match="not the merge commit of a merged pull request"):
         judge(github, pull_number=None, sha="c" * 40)
+
+
+def test_the_merged_pull_request_is_the_one_merged_as_the_commit(github: FakeGitHub) -> None:
+    github.add_pull(5, "eve", "f" * 40)
+    github.commit_pulls[MERGE] = [5]  # an open pull request that also contains the commit
+    github.merge(7, MERGE)
+    source = GitHubApprovals(GitHubContext(REPO, "test-token", github.base_url, sha=MERGE,
+                                           retry_wait_seconds=0.01, attempts=2))
+    assert source.pull_request().number == 7
+    github.commit_pulls[HEAD] = [5, 7]  # the head of 7 is in both, but merged as neither
+    source = GitHubApprovals(GitHubContext(REPO, "test-token", github.base_url, sha=HEAD,
+                                           retry_wait_seconds=0.01, attempts=2))
+    with pytest.raises(ApprovalError, match=r"pull requests containing it: #5, #7"):
+        source.pull_request()
 
 
 def test_rate_limited_then_recovering_passes_after_retry(github: FakeGitHub) -> None:

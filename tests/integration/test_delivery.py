@@ -52,9 +52,12 @@ def pull_request_event(number: int) -> dict[str, Any]:
             "repository": {"full_name": REPO}}
 
 
+MERGE = "e" * 40
+
+
 def push_event() -> dict[str, Any]:
-    return {"ref": "refs/heads/main", "before": "0" * 40, "after": HEAD,
-            "head_commit": {"id": HEAD, "message": "Merge pull request #7"},
+    return {"ref": "refs/heads/main", "before": "0" * 40, "after": MERGE,
+            "head_commit": {"id": MERGE, "message": "Merge pull request #7"},
             "repository": {"full_name": REPO}}
 
 
@@ -86,9 +89,12 @@ def test_pull_request_report_keeps_one_comment_then_push_applies(
         secret = json.loads((delivery / ".loono/sandbox/secrets.json").read_text())["sandbox"]
         assert secret not in body and secret not in summary.read_text()
 
+        assert "<!-- loono-infra:reviewed:v1 " in body and HEAD in body
+        fake.merge(7, MERGE)
         in_actions(monkeypatch, tmp_path / "push", fake, "push", push_event())
+        monkeypatch.setenv("GITHUB_SHA", MERGE)
         planned = invoke_json("plan", "--env", "sandbox", codes=(2,))
-        applied = invoke_json("apply", "--env", "sandbox")
+        applied = invoke_json("apply", "--env", "sandbox", "--require-reviewed")
         assert applied["digest"] == planned["digest"]
         assert applied["applied"]["add"] == planned["summary"]["add"] > 40
 

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from loono_infra import apply, load_settings, plan
+from loono_infra.clients.aws import AwsEndpoint
 from loono_infra.core.errors import GateRefusedError, LoonoError, PlanFileError
 from loono_infra.core.settings import Settings
 from loono_infra.flow.pipeline import review_owners
@@ -18,6 +27,7 @@ from loono_infra.sandbox.control import (
     SandboxInfo,
     require_sandbox,
 )
+from tests.conftest import PROJECT_ROOT
 from tests.github_fake import REPO, FakeGitHub, github_server
 from tests.integration.conftest import project_sharing_sandbox, project_with_sandbox
 
@@ -92,27 +102,109 @@ def test_rds_change_waits_for_database_owners_and_binds_to_the_plan(
     assert result.outputs["cluster_name"] == "loono-prod"
 
 
-def test_emergency_apply_is_audited_next_to_the_state(
+CLAIMS = {"actor": "on-call-olga", "workflow": "Emergency apply", "run_id": "777",
+          "ref": "refs/heads/main", "sha": "f" * 40, "repository": REPO,
+          "sub": "repo:loono/infrastructure:environment:production"}
+
+
+@contextmanager
+def oidc_token_server(claims: dict[str, str]) -> Iterator[str]:
+    """Plays the Actions OIDC token endpoint: a JWT whose payload holds claims."""
+    def segment(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    token = f"{segment({'alg': 'RS256'})}.{segment(claims)}.signature"
+
+    class Token(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            ok = self.headers.get("Authorization") == "Bearer runtime-token" and \
+                "audience=loono-infra-audit" in self.path
+            body = json.dumps({"value": token} if ok else {"message": "no"}).encode()
+            self.send_response(200 if ok else 401)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Token)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/token?api-version=2.0"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_emergency_apply_is_loud_locked_and_attributed(
         own_sandbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("GITHUB_REPOSITORY", "GITHUB_TOKEN", "LOONO_PULL_REQUEST"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("GITHUB_ACTOR", "on-call-olga")
     project = project_sharing_sandbox(tmp_path / "p", own_sandbox)
     settings = load_settings(_production(project))
-    planned = plan(settings, sandbox=True, refresh=False)
-    assert planned.owners is not None and not planned.owners.passed
-    s3 = _s3(require_sandbox(own_sandbox))
-    with pytest.raises(LoonoError, match="written reason"):
-        apply(planned, emergency_reason="because")
-    apply(planned, emergency_reason="database is down, restoring the parameter group by hand")
-    objects = s3.list_objects_v2(Bucket=settings.state.bucket,
-                                        Prefix="owners-e2e/terraform.tfstate.audit/")
-    keys = [o["Key"] for o in objects.get("Contents", [])]
-    assert len(keys) == 1 and planned.digest.removeprefix("sha256:")[:16] in keys[0]
-    record = json.loads(s3.get_object(Bucket=settings.state.bucket, Key=keys[0])[
+    endpoint = AwsEndpoint("eu-central-1", require_sandbox(own_sandbox).url,
+                           {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox"})
+    summary = tmp_path / "summary.md"
+    with oidc_token_server(CLAIMS) as url:
+        monkeypatch.setenv("ACTIONS_ID_TOKEN_REQUEST_URL", url)
+        monkeypatch.setenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "runtime-token")
+        planned = plan(settings, sandbox=True, refresh=False)
+        assert planned.owners is not None and not planned.owners.passed
+        with pytest.raises(LoonoError, match="written reason"):
+            apply(planned, emergency_reason="because")
+        apply(planned, emergency_reason="database is down, restoring by hand")  # the stack exists
+        queue = _subscribe_queue(endpoint, "loono-prod-alarms")
+        changed = plan(_with_alarm(settings), sandbox=True, refresh=False)
+        assert changed.has_changes
+        result = _cli_apply(project, {**os.environ, "GITHUB_STEP_SUMMARY": str(summary)},
+                            "alarms page nobody at night: raising the CPU threshold now")
+    record = result["emergency"]
+    assert result["digest"] == changed.digest and result["applied"]["change"] > 0
+    assert record["record"]["who"] == {"source": "github-actions-oidc", **CLAIMS}
+    assert record["record"]["digest"] == changed.digest and record["record"]["missing_approvals"]
+    s3 = endpoint.client("s3")
+    stored = json.loads(s3.get_object(Bucket=settings.state.audit_bucket, Key=record["key"])[
         "Body"].read())
-    assert record["who"] == "on-call-olga" and record["digest"] == planned.digest
-    assert record["reason"].startswith("database is down") and record["missing_approvals"]
+    assert stored == record["record"]
+    with pytest.raises(ClientError) as refused:
+        s3.delete_object(Bucket=settings.state.audit_bucket, Key=record["key"],
+                         VersionId=record["version_id"])
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    assert s3.get_object(Bucket=settings.state.audit_bucket, Key=record["key"],
+                         VersionId=record["version_id"])["Body"].read()
+    messages = endpoint.client("sqs").receive_message(QueueUrl=queue, WaitTimeSeconds=2,
+                                                      MaxNumberOfMessages=10)["Messages"]
+    announced = [json.loads(m["Body"]) for m in messages]
+    assert any("raising the CPU threshold" in a["Message"] and "on-call-olga" in a["Message"]
+               and a["Subject"] == "EMERGENCY APPLY to production" for a in announced)
+    text = summary.read_text()
+    assert "EMERGENCY APPLY to production" in text and "on-call-olga" in text
+    assert record["key"] in text
+    alarms = endpoint.client("cloudwatch").describe_alarms(AlarmNamePrefix="loono-prod")[
+        "MetricAlarms"]
+    assert {a["Threshold"] for a in alarms if "cpu" in a["AlarmName"]} == {70.0}
+
+
+def _subscribe_queue(endpoint: AwsEndpoint, topic_name: str) -> str:
+    sqs, sns = endpoint.client("sqs"), endpoint.client("sns")
+    queue = sqs.create_queue(QueueName="on-call")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"]
+                 if t["TopicArn"].endswith(f":{topic_name}"))
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    return str(queue)
+
+
+def _cli_apply(project: Path, env: dict[str, str], reason: str) -> dict[str, Any]:
+    completed = subprocess.run(
+        [sys.executable, "-m", "loono_infra.cli", "apply", "--env", "production", "--sandbox",
+         "--emergency-reason", reason, "--json"], cwd=project, capture_output=True, text=True,
+        check=False, env={**env, "PYTHONPATH": str(PROJECT_ROOT)})
+    assert completed.returncode == 0, completed.stderr
+    assert "EMERGENCY APPLY" in completed.stderr
+    return dict(json.loads(completed.stdout))
 
 
 def _with_alarm(settings: Settings) -> Settings:

@@ -13,10 +13,10 @@ from loono_infra.clients import checkov as ck
 from loono_infra.clients.checkov import CheckResult, Scan
 from loono_infra.core.decision import Decision
 from loono_infra.core.errors import GateRefusedError, SettingsError
+from loono_infra.core.plans import normalized_plan
 from loono_infra.core.settings import Settings, load_settings
 from loono_infra.core.terraform.models import ChangeSummary
 from loono_infra.flow.pipeline import Plan, require_passed_decision
-from loono_infra.flow.policy_scan import normalized_plan
 from loono_infra.gates.policy.enforcement import CheckLevel, Enforcement, load_enforcement
 from loono_infra.gates.policy.evaluate import check_override_resources, evaluate
 from loono_infra.reports.markdown import decision_markdown
