@@ -77,8 +77,12 @@ def render(
 
 
 def write_root(rendered: RenderedRoot, directory: Path) -> bool:
-    """Writes the files that differ, atomically; returns whether anything changed."""
+    """Writes the files that differ, atomically; returns whether anything changed.
+
+    The directory will hold plan files (variable values in clear text): it is private (0700).
+    """
     directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o700)
     changed = False
     for name, text in sorted(rendered.files.items()):
         path = directory / name

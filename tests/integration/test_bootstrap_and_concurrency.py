@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from loono_infra import load_settings, plan
+from loono_infra.clients.aws import AwsEndpoint
 from loono_infra.core.settings import Settings
-from loono_infra.flow.bootstrap import aws_clients, bootstrap_state_backend
+from loono_infra.flow.bootstrap import bootstrap_state_backend
 from loono_infra.sandbox.control import SANDBOX_REGION_CREDENTIALS, SandboxInfo
 
 
@@ -23,10 +24,12 @@ def _fresh_backend_settings(project: Path) -> Settings:
 def test_bootstrap_creates_a_safe_bucket_and_table_once(sandbox_project: Path,
                                                         sandbox: SandboxInfo, aws: Any) -> None:
     settings = _fresh_backend_settings(sandbox_project)
-    clients = aws_clients(settings.region, sandbox.url, SANDBOX_REGION_CREDENTIALS)
+    clients = AwsEndpoint(settings.region, sandbox.url, SANDBOX_REGION_CREDENTIALS).clients(
+        "s3", "dynamodb")
     first = bootstrap_state_backend(settings, *clients)
     assert first.created == ["s3 bucket loono-bootstrap-test",
-                             "dynamodb table loono-bootstrap-locks"]
+                             "s3 bucket loono-bootstrap-test-audit (object lock, compliance "
+                             "365 days)", "dynamodb table loono-bootstrap-locks"]
     s3 = aws("s3")
     assert s3.get_bucket_versioning(Bucket="loono-bootstrap-test")["Status"] == "Enabled"
     rules = s3.get_bucket_encryption(Bucket="loono-bootstrap-test")[
@@ -35,8 +38,12 @@ def test_bootstrap_creates_a_safe_bucket_and_table_once(sandbox_project: Path,
     block = s3.get_public_access_block(Bucket="loono-bootstrap-test")[
         "PublicAccessBlockConfiguration"]
     assert all(block.values())
+    lock = s3.get_object_lock_configuration(Bucket="loono-bootstrap-test-audit")[
+        "ObjectLockConfiguration"]
+    assert lock["ObjectLockEnabled"] == "Enabled"
+    assert lock["Rule"]["DefaultRetention"] == {"Mode": "COMPLIANCE", "Days": 365}
     second = bootstrap_state_backend(settings, *clients)
-    assert second.created == [] and len(second.existing) == 2
+    assert second.created == [] and len(second.existing) == 3
 
 
 def test_concurrent_plans_of_one_environment_both_finish(sandbox_project: Path,

@@ -9,7 +9,7 @@ from pathlib import Path
 from loono_infra.clients.checkov import find_checkov
 from loono_infra.core.plans import JUDGED_PLAN, Plan
 from loono_infra.core.settings import Settings, load_settings
-from loono_infra.gates.policy.evaluate import PolicyInputs, scan_plan, start_module_scan
+from loono_infra.flow.policy_scan import PolicyInputs, scan_plan, start_module_scan
 
 Outcomes = dict[tuple[str, str], str]
 

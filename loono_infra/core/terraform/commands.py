@@ -73,6 +73,9 @@ def plan(engine: Engine, workdir: Path, env: Mapping[str, str],
          options: tf_args.PlanOptions) -> PlanRun:
     """Plans into options.out; exit code 2 means changes, as with -detailed-exitcode."""
     completed = engine.run(tf_args.plan_args(options), workdir, env)
+    plan_file = workdir / options.out
+    if plan_file.is_file():
+        plan_file.chmod(0o600)  # it holds every variable's value in clear text
     messages = list(json_lines(completed.stdout))
     if completed.returncode not in (0, 2):
         raise _fail("plan", completed, messages)
