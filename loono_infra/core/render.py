@@ -29,6 +29,8 @@ SANDBOX_SERVICES = (
 )
 LOCK_FILE = ".terraform.lock.hcl"
 PASSWORD_VARIABLE = "db_master_password"
+DATABASE_PORT = 5432
+ACCOUNT = "${data.aws_caller_identity.current.account_id}"
 
 
 @dataclass(frozen=True)
@@ -201,7 +203,9 @@ def _variable_blocks() -> dict[str, Any]:
     blocks[PASSWORD_VARIABLE] = {
         "type": "string",
         "sensitive": True,
-        "description": "Database master password; from the environment, never from a file.",
+        "default": None,
+        "description": "Database master password, needed only when the database is created; "
+                       "from the environment, never from a file.",
     }
     return blocks
 
@@ -243,6 +247,15 @@ def _ecs_module(source: str) -> dict[str, Any]:
         "desired_count": "${var.service.desired_count}",
         "environment": "${var.service.environment}",
         "log_group_name": "${module.cloudwatch.log_group_name}",
+        # Built from known values (not the secret's computed ARN): the task definition is known
+        # at plan time, so the policy gate judges it the same before and after it exists.
+        "database_secret_arn": f"arn:aws:secretsmanager:${{var.region}}:{ACCOUNT}:secret:"
+                               "${var.name_prefix}-db/master",
+        "database_host_parameter_arn": f"arn:aws:ssm:${{var.region}}:{ACCOUNT}:parameter/"
+                                       "${var.name_prefix}-db/host",
+        "database_port": DATABASE_PORT,
+        "database_name": "${var.database.database_name}",
+        "database_variables": "${var.service.database_variables}",
         "vpc_id": "${module.network.vpc_id}",
         "public_subnet_ids": "${module.network.public_subnet_ids}",
         "private_subnet_ids": "${module.network.private_subnet_ids}",
@@ -271,6 +284,7 @@ def _rds_module(source: str) -> dict[str, Any]:
         "subnet_ids": "${module.network.private_subnet_ids}",
         "security_group_id": "${module.network.database_security_group_id}",
         "master_password": f"${{var.{PASSWORD_VARIABLE}}}",
+        "port": DATABASE_PORT,
         **{name: f"${{var.database.{name}}}" for name in names},
     }
 

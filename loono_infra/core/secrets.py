@@ -36,8 +36,9 @@ def _stored_passwords(path: Path) -> dict[str, str]:
 
 
 def database_password(settings: Settings, environ: Mapping[str, str],
-                      sandbox_dir: Path | None) -> str:
-    """The master password from its environment variable; on the sandbox, a kept random one."""
+                      sandbox_dir: Path | None) -> str | None:
+    """The master password from its environment variable; on the sandbox, a kept random one;
+    None on AWS without it (only a plan that creates the database needs it)."""
     name = settings.database.password_env
     value = environ.get(name, "")
     if value:
@@ -46,10 +47,16 @@ def database_password(settings: Settings, environ: Mapping[str, str],
         return value
     if sandbox_dir is not None:
         return _sandbox_password(sandbox_dir, settings.environment)
-    raise LoonoError(
-        f"the database password is not set: export {name} (settings database.password_env) "
-        "from your secret store before planning; it is never read from a file"
-    )
+    return None
+
+
+def password_missing(settings: Settings) -> LoonoError:
+    """Why a plan that creates the database cannot go on without the password."""
+    name = settings.database.password_env
+    return LoonoError(
+        f"this plan creates the database, which needs its master password: export {name} "
+        "(settings database.password_env) from your secret store and plan again; it is never "
+        "read from a file, and plans of an existing database do not need it")
 
 
 def known_secrets(settings: Settings, sandbox: bool | None = None,

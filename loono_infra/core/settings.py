@@ -104,6 +104,34 @@ class HealthCheckSettings(_Model):
         return self
 
 
+EnvName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
+
+
+class DatabaseVariables(_Model):
+    """The names of the container's variables that tell the backend where its database is.
+
+    Spring Boot reads them in its configuration, e.g.
+    `spring.datasource.url=jdbc:postgresql://${DB_HOST}:${DB_PORT}/${DB_NAME}`,
+    `spring.datasource.username=${DB_USERNAME}`, `spring.datasource.password=${DB_PASSWORD}`.
+    """
+
+    host: EnvName = Field(default="DB_HOST", description="Variable with the database's "
+                          "address (an ECS secret from SSM).")
+    port: EnvName = Field(default="DB_PORT", description="Variable with its port.")
+    name: EnvName = Field(default="DB_NAME", description="Variable with the database name.")
+    username: EnvName = Field(default="DB_USERNAME", description="Variable with the master "
+                              "user (an ECS secret from Secrets Manager).")
+    password: EnvName = Field(default="DB_PASSWORD", description="Variable with its password "
+                              "(an ECS secret from Secrets Manager).")
+
+    @model_validator(mode="after")
+    def _distinct(self) -> DatabaseVariables:
+        names = list(self.model_dump().values())
+        if len(set(names)) != len(names):
+            raise ValueError("every database variable needs a name of its own")
+        return self
+
+
 class ServiceSettings(_Model):
     """The backend's ECS Fargate service."""
 
@@ -120,7 +148,18 @@ class ServiceSettings(_Model):
     environment: dict[str, str] = Field(
         default_factory=dict, description="Plain (non-secret) container environment."
     )
+    database_variables: DatabaseVariables = Field(
+        default_factory=DatabaseVariables,
+        description="Names of the variables that carry the database connection.")
     health_check: HealthCheckSettings = HealthCheckSettings()
+
+    @model_validator(mode="after")
+    def _database_names_free(self) -> ServiceSettings:
+        taken = set(self.environment) & set(self.database_variables.model_dump().values())
+        if taken:
+            raise ValueError(f"environment sets {sorted(taken)}, which carry the database "
+                             "connection (service.database_variables)")
+        return self
 
     @field_validator("cpu")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
@@ -18,12 +19,14 @@ from loono_infra.core.plans import (
     require_unchanged,
     write_record,
 )
+from loono_infra.core.render import PASSWORD_VARIABLE
+from loono_infra.core.secrets import password_missing
 from loono_infra.core.settings import Settings
 from loono_infra.core.terraform import commands
 from loono_infra.core.terraform.args import PLAN_FILE, PlanOptions
 from loono_infra.core.terraform.drift import classify_document
 from loono_infra.core.terraform.engine import Engine
-from loono_infra.core.terraform.models import PlanDocument
+from loono_infra.core.terraform.models import PlanDocument, ResourceChange
 from loono_infra.core.workspace import Project
 from loono_infra.flow.gating import (
     needs_content,
@@ -68,6 +71,7 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
         rules = rules_for(target, base, None)
         scan = PolicyScan.start(target, rules, pool) if policy and mode != "destroy" else None
         run = commands.plan(target.engine, target.workdir, env, options)
+        _require_password_to_create(target, env, run.stream.changes)
         result = Plan(
             environment=settings.environment, sandbox=target.sandbox, workdir=target.workdir,
             digest=file_digest(target.workdir / PLAN_FILE), changes=run.stream.changes,
@@ -88,6 +92,16 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
         result = replace(result, owners=owners_kept_or_judged(target, result, previous, rules))
         write_record(result)
     return result
+
+
+def _require_password_to_create(target: Target, env: Mapping[str, str],
+                                changes: Sequence[ResourceChange]) -> None:
+    """A plan that creates the database without its password is thrown away, not saved."""
+    creates = any(c.resource_type == "aws_db_instance" and c.action in ("create", "replace")
+                  for c in changes)
+    if creates and f"TF_VAR_{PASSWORD_VARIABLE}" not in env:
+        (target.workdir / PLAN_FILE).unlink(missing_ok=True)
+        raise password_missing(target.settings)
 
 
 def _drift_told_apart(result: Plan, document: dict[str, Any]) -> Plan:

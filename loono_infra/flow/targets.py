@@ -95,7 +95,9 @@ def engine_environment(target: Target, sandbox: SandboxInfo | None,
     env |= prepare_provider(target.project.tooling_dir).environment()
     env |= {"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
     secrets_dir = sandbox_dir(target.project.root) if sandbox else None
-    env[f"TF_VAR_{PASSWORD_VARIABLE}"] = database_password(target.settings, base, secrets_dir)
+    password = database_password(target.settings, base, secrets_dir)
+    if password is not None:
+        env[f"TF_VAR_{PASSWORD_VARIABLE}"] = password
     if sandbox is not None:
         for key in _SCRUBBED_FOR_SANDBOX:
             env.pop(key, None)

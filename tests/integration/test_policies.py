@@ -28,6 +28,7 @@ EXPECTED = {
     "CKV_LOONO_13": ("aws_iam_role_policy_attachment.pass_log_reader",
                      "aws_iam_role_policy_attachment.fail_log_reader"),
     "CKV_LOONO_14": ("aws_db_instance.pass_db", "aws_db_instance.fail_db"),
+    "CKV_LOONO_15": ("aws_iam_role_policy.pass_execution", "aws_iam_role_policy.fail_execution"),
 }
 
 

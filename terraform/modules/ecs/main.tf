@@ -4,6 +4,18 @@
 # deployment that cannot get there.
 
 locals {
+  # The database reaches the container as environment (port, name: known before the database
+  # exists) and as ECS secrets (host from SSM, user and password from Secrets Manager), so the
+  # task definition is the same before and after the database exists.
+  environment = merge(var.environment, {
+    (var.database_variables.port) = tostring(var.database_port)
+    (var.database_variables.name) = var.database_name
+  })
+  secrets = [
+    { name = var.database_variables.host, valueFrom = var.database_host_parameter_arn },
+    { name = var.database_variables.username, valueFrom = "${var.database_secret_arn}:username::" },
+    { name = var.database_variables.password, valueFrom = "${var.database_secret_arn}:password::" },
+  ]
   container_definitions = [
     {
       name         = var.container_name
@@ -12,7 +24,8 @@ locals {
       cpu          = var.cpu
       memory       = var.memory
       portMappings = [{ containerPort = var.container_port, protocol = "tcp" }]
-      environment  = [for key in sort(keys(var.environment)) : { name = key, value = var.environment[key] }]
+      environment  = [for key in sort(keys(local.environment)) : { name = key, value = local.environment[key] }]
+      secrets      = local.secrets
       logConfiguration = {
         logDriver = "awslogs"
         options = {
@@ -53,6 +66,30 @@ resource "aws_iam_role" "execution" {
 resource "aws_iam_role_policy_attachment" "execution" {
   role       = aws_iam_role.execution.name
   policy_arn = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+}
+
+# The execution role reads exactly the database's secret and its host parameter, nothing else.
+# (The secret is encrypted with the AWS managed key aws/secretsmanager: no kms:Decrypt needed.)
+resource "aws_iam_role_policy" "execution_secrets" {
+  name = "read-database-credentials"
+  role = aws_iam_role.execution.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "DatabaseCredentials"
+        Effect   = "Allow"
+        Action   = ["secretsmanager:GetSecretValue"]
+        Resource = ["${var.database_secret_arn}-??????"]
+      },
+      {
+        Sid      = "DatabaseHost"
+        Effect   = "Allow"
+        Action   = ["ssm:GetParameters"]
+        Resource = [var.database_host_parameter_arn]
+      },
+    ]
+  })
 }
 
 resource "aws_iam_role" "task" {
@@ -168,5 +205,5 @@ resource "aws_ecs_service" "this" {
     ignore_changes = [task_definition]
   }
 
-  depends_on = [aws_lb_listener.https]
+  depends_on = [aws_lb_listener.https, aws_iam_role_policy.execution_secrets]
 }

@@ -44,6 +44,37 @@ variable "environment" {
   default     = {}
 }
 
+variable "database_secret_arn" {
+  description = "ARN of the database's master secret, without its random suffix (known before it exists)."
+  type        = string
+}
+
+variable "database_host_parameter_arn" {
+  description = "ARN of the SSM parameter holding the database's address."
+  type        = string
+}
+
+variable "database_port" {
+  description = "Port of the database."
+  type        = number
+}
+
+variable "database_name" {
+  description = "Name of the application's database."
+  type        = string
+}
+
+variable "database_variables" {
+  description = "Names of the container's variables for the database: host, port, name, username, password."
+  type = object({
+    host     = string
+    port     = string
+    name     = string
+    username = string
+    password = string
+  })
+}
+
 variable "log_group_name" {
   description = "CloudWatch log group the awslogs driver writes to."
   type        = string

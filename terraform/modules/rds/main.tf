@@ -1,5 +1,7 @@
 # RDS: an encrypted, private PostgreSQL instance with storage autoscaling and
-# backups. The master password arrives as a sensitive variable at plan time.
+# backups. The master password is needed once, when the instance is created: it is
+# written to Secrets Manager (where the ECS task reads it) and to RDS, and Terraform
+# ignores it from then on, so plans of an existing database need no password.
 
 resource "aws_db_subnet_group" "this" {
   name       = var.name
@@ -53,4 +55,34 @@ resource "aws_db_instance" "this" {
   # RDS's current CA (RSA 2048, valid to 2061); clients verify the server against it.
   ca_cert_identifier = "rds-ca-rsa2048-g1"
   tags               = { Name = var.name }
+
+  lifecycle {
+    ignore_changes = [password] # set at creation; rotated in Secrets Manager and RDS
+  }
+}
+
+# The application's credentials: the ECS task reads them through its `secrets`.
+resource "aws_secretsmanager_secret" "master" {
+  name                    = "${var.name}/master"
+  description             = "Master user of ${var.name}: username and password (JSON)"
+  recovery_window_in_days = 7
+  tags                    = { Name = "${var.name}/master" }
+}
+
+resource "aws_secretsmanager_secret_version" "master" {
+  secret_id     = aws_secretsmanager_secret.master.id
+  secret_string = jsonencode({ username = var.master_username, password = var.master_password })
+
+  lifecycle {
+    ignore_changes = [secret_string] # the password lives here after creation
+  }
+}
+
+# Where the database answers (known only after creation). SecureString with SSM's AWS managed
+# key: ECS reads it through the task's `secrets` without a kms:Decrypt grant.
+resource "aws_ssm_parameter" "host" {
+  name        = "/${var.name}/host"
+  description = "Address of ${var.name}"
+  type        = "SecureString"
+  value       = aws_db_instance.this.address
 }

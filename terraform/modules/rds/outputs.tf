@@ -9,3 +9,7 @@ output "endpoint" {
 output "port" {
   value = aws_db_instance.this.port
 }
+
+output "master_secret_arn" {
+  value = aws_secretsmanager_secret.master.arn
+}

@@ -39,9 +39,10 @@ variable "master_username" {
 }
 
 variable "master_password" {
-  description = "Master password; supplied at plan time, never written to a file."
+  description = "Master password, needed only when the instance is created; later plans ignore it (rotation happens in Secrets Manager and RDS, out of band)."
   type        = string
   sensitive   = true
+  default     = null
 }
 
 variable "port" {
