@@ -71,9 +71,9 @@ def _emit_json(data: Any) -> None:
 
 
 def _settings(env: str, environments_dir: Path) -> Any:
-    from loono_infra.core.settings import load_settings
+    from loono_infra.core.settings import load_environment
 
-    return load_settings(environments_dir / f"{env}.toml")
+    return load_environment(env, environments_dir)
 
 
 BaseOption = Annotated[str | None, typer.Option(

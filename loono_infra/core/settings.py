@@ -43,6 +43,8 @@ RDS_MIN_STORAGE_GB = 20
 RDS_MAX_STORAGE_GB = 65536
 RDS_MAX_BACKUP_RETENTION_DAYS = 35
 LOAD_BALANCER_NAME_MAX = 32
+AWS_MAX_TAGS = 50
+MAX_SETTINGS_TAGS = AWS_MAX_TAGS - 2  # ManagedBy (all resources) and Name (most)
 RDS_IDENTIFIER_MAX = 63
 
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
@@ -57,7 +59,8 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a safety switch written as "off" is an error, not False; 7.5 is not an int
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class NetworkSettings(_Model):
@@ -291,8 +294,8 @@ class AlarmSettings(_Model):
 
     cpu_percent: int = Field(default=80, ge=1, le=100)
     memory_percent: int = Field(default=80, ge=1, le=100)
-    http_5xx_count: int = Field(default=10, ge=1)
-    free_storage_gb: int = Field(default=2, ge=1)
+    http_5xx_count: int = Field(default=10, ge=1, le=100_000)
+    free_storage_gb: int = Field(default=2, ge=1, le=RDS_MAX_STORAGE_GB)
 
 
 AUDIT_SUFFIX = "-audit"
@@ -338,7 +341,9 @@ class PolicyOverride(_Model):
     check: str = Field(pattern=r"^CKV2?_[A-Z0-9]+_\d+$", description="Check id, e.g. CKV_LOONO_14.")
     resource: str = Field(min_length=1, description="Plan address of the resource.")
     reason: str = Field(default="", description="Why this exception is acceptable (required).")
-    expires: datetime.date = Field(description="Last day the exception holds (TOML date).")
+    expires: datetime.date = Field(
+        strict=False,
+        description="Last day the exception holds (a TOML date; in JSON an ISO date string).")
 
 
 class PolicySettings(_Model):
@@ -419,7 +424,9 @@ class Settings(_Model):
     name_prefix: str = Field(description="Prefix of every AWS resource name, e.g. loono-prod.")
     region: str = Field(description="AWS region, e.g. eu-central-1.")
     availability_zones: list[str] = Field(min_length=2, max_length=6)
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict, description=(
+        f"Tags of every resource (at most {MAX_SETTINGS_TAGS}: AWS allows {AWS_MAX_TAGS} per "
+        "resource, ManagedBy and Name are added); keys up to 128, values up to 256 characters."))
     network: NetworkSettings
     load_balancer: LoadBalancerSettings = Field(default=LoadBalancerSettings(),
                                                 validate_default=True)
@@ -434,6 +441,20 @@ class Settings(_Model):
     deploy: DeploySettings = DeploySettings()
 
     _source: Path | None = PrivateAttr(default=None)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, tags: dict[str, str]) -> dict[str, str]:
+        if len(tags) > MAX_SETTINGS_TAGS:
+            raise ValueError(f"{len(tags)} tags: at most {MAX_SETTINGS_TAGS} (AWS allows "
+                             f"{AWS_MAX_TAGS} per resource; loono-infra adds ManagedBy and Name)")
+        for key, value in tags.items():
+            if not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
+                raise ValueError(f"tag key {key[:40]!r}: 1 to 128 characters, not starting "
+                                 "with aws:")
+            if len(value) > 256:
+                raise ValueError(f"tag {key!r}: a value has at most 256 characters")
+        return tags
 
     @field_validator("region")
     @classmethod
@@ -519,6 +540,24 @@ def parse_settings(data: dict[str, Any], source: str = "<settings>") -> Settings
         settings = Settings.model_validate(data)
     except ValidationError as error:
         raise SettingsError(source, problems_of(error)) from None
+    return settings
+
+
+ENVIRONMENT_NAME = re.compile(r"^[a-z0-9-]+$")
+
+
+def load_environment(name: str, environments_dir: Path) -> Settings:
+    """environments/<name>.toml, for a plain name whose file says it is that environment
+    (a path in --env, or a file claiming another environment's name, is refused)."""
+    if not ENVIRONMENT_NAME.match(name):
+        raise SettingsError("--env", [SettingsProblem(
+            "--env", f"{name!r} is not an environment name (lowercase letters, digits, -): "
+            f"it names {environments_dir}/<name>.toml")])
+    settings = load_settings(environments_dir / f"{name}.toml")
+    if settings.environment != name:
+        raise SettingsError(str(settings.source), [SettingsProblem(
+            "environment", f"is {settings.environment!r} in {name}.toml: a file must be "
+            "named after the environment it describes")])
     return settings
 
 

@@ -19,7 +19,7 @@ from loono_infra.core.plans import (
     require_unchanged,
     write_record,
 )
-from loono_infra.core.render import PASSWORD_VARIABLE
+from loono_infra.core.render import PASSWORD_VARIABLE, write_root
 from loono_infra.core.secrets import password_missing
 from loono_infra.core.settings import Settings
 from loono_infra.core.terraform import commands
@@ -44,6 +44,7 @@ from loono_infra.flow.targets import (
     aws_endpoint,
     checked_environment,
     engine_environment,
+    offline_environment,
     prepare,
     render_target,
     resolve_target,
@@ -191,12 +192,19 @@ def destroy(settings: Settings, *, sandbox: bool | None = None,
 
 def validate(settings: Settings, *, sandbox: bool | None = None,
              engine: Engine | None = None) -> list[str]:
-    """Renders and runs `terraform validate`; returns warnings, raises on errors."""
+    """Renders and runs `terraform validate`; returns warnings, raises on errors.
+
+    Offline and without secrets: the root module is rendered for AWS into a folder of its
+    own and initialised without its backend (-backend=false) from the provider mirror, so
+    neither AWS credentials, the sandbox nor the database password are needed.
+    """
     target = resolve_target(settings, sandbox, engine)
-    sandbox_info, env = checked_environment(target)
-    with workdir_lock(target.workdir):
-        prepare(target, sandbox_info, env)
-        return [str(d) for d in commands.validate(target.engine, target.workdir, env)]
+    workdir = target.project.root_module_dir(settings, False, "validate")
+    env = offline_environment(target)
+    with workdir_lock(workdir):
+        write_root(render_target(target, None), workdir)
+        commands.init(target.engine, workdir, env, target.project.module_files(), backend=False)
+        return [str(d) for d in commands.validate(target.engine, workdir, env)]
 
 
 __all__ = [

@@ -105,6 +105,14 @@ def engine_environment(target: Target, sandbox: SandboxInfo | None,
     return env
 
 
+def offline_environment(target: Target) -> dict[str, str]:
+    """What Terraform needs to validate: the provider mirror, no credentials, no password."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("TF_VAR_", "AWS_"))}
+    return {**base, **prepare_provider(target.project.tooling_dir).environment(),
+            "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1",
+            "AWS_EC2_METADATA_DISABLED": "true"}
+
+
 def _once_per_sandbox(target: Target, key: str, make: Callable[[], str]) -> str:
     """make()'s answer for key, computed once per sandbox run (kept in the sandbox's folder,
     which `sandbox down` clears), under a lock shared by concurrent runs."""

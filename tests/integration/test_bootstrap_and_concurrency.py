@@ -41,7 +41,8 @@ def test_bootstrap_creates_a_safe_bucket_and_table_once(sandbox_project: Path,
     lock = s3.get_object_lock_configuration(Bucket="loono-bootstrap-test-audit")[
         "ObjectLockConfiguration"]
     assert lock["ObjectLockEnabled"] == "Enabled"
-    assert lock["Rule"]["DefaultRetention"] == {"Mode": "COMPLIANCE", "Days": 365}
+    retention = lock["Rule"]["DefaultRetention"]
+    assert (retention["Mode"], retention["Days"]) == ("COMPLIANCE", 365)
     second = bootstrap_state_backend(settings, *clients)
     assert second.created == [] and len(second.existing) == 3
 

@@ -106,6 +106,52 @@ def test_a_healthy_image_is_pushed_pinned_by_digest_and_serves(stack: Stack) -> 
     assert saved["digest"] == record.digest and saved["outcome"] == "succeeded"
 
 
+def _running_environment(stack: Stack) -> dict[str, str]:
+    """The environment of the service's running container, as Docker reports it."""
+    client = docker.from_env()
+    containers = client.containers.list(filters={"label": "ceo.loono.sandbox"})
+    mine = [c for c in containers
+            if str(c.attrs["Config"]["Image"]).endswith(stack.settings.service.repository)
+            or stack.settings.service.repository in str(c.attrs["Config"]["Image"])]
+    assert mine, "no running task container"
+    return dict(item.split("=", 1) for item in mine[0].attrs["Config"]["Env"])
+
+
+def test_the_container_is_told_where_its_database_is(stack: Stack) -> None:
+    deploy(stack.settings, "loono-backend:v1")
+    environment = _running_environment(stack)
+    database = stack.aws("rds").describe_db_instances()["DBInstances"][0]
+    secrets = json.loads((Path(stack.project) / ".loono/sandbox/secrets.json").read_text())
+    assert environment["DB_HOST"] == database["Endpoint"]["Address"]
+    assert environment["DB_PORT"] == "5432" and environment["DB_NAME"] == "loono"
+    assert environment["DB_USERNAME"] == "loono"
+    assert environment["DB_PASSWORD"] == secrets["sandbox"]
+    definition = stack.aws("ecs").describe_task_definition(
+        taskDefinition=stack.ecs_primary()["taskDefinition"])["taskDefinition"]
+    container = definition["containerDefinitions"][0]
+    assert secrets["sandbox"] not in json.dumps(definition)  # the value never sits in ECS
+    assert {s["name"] for s in container["secrets"]} == {"DB_HOST", "DB_USERNAME",
+                                                          "DB_PASSWORD"}
+
+
+def test_a_denied_secret_read_fails_the_task_and_rolls_back(stack: Stack) -> None:
+    iam = stack.aws("iam")
+    role, name = "loono-sbx-execution", "read-database-credentials"
+    policy = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+    before = stack.ecs_primary()["taskDefinition"]
+    iam.delete_role_policy(RoleName=role, PolicyName=name)
+    try:
+        with pytest.raises(DeployFailedError) as failed:
+            deploy(stack.settings, "loono-backend:v2")
+    finally:
+        iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(policy))
+    assert "ResourceInitializationError" in failed.value.failure
+    assert "AccessDeniedException" in failed.value.failure
+    assert "secretsmanager:GetSecretValue" in failed.value.failure
+    assert stack.ecs_primary()["taskDefinition"] == before
+    assert stack.serves("/version").strip() == b"1"
+
+
 def test_an_unchanged_image_is_not_pushed_again(stack: Stack) -> None:
     deploy(stack.settings, "loono-backend:v1")
     again = deploy(stack.settings, "loono-backend:v1")

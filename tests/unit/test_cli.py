@@ -47,6 +47,50 @@ def test_invalid_settings_name_every_field_and_touch_nothing(
     assert not (project_copy / ".loono").exists()
 
 
+def _edit(project: Path, old: str, new: str, name: str = "production") -> None:
+    path = project / "environments" / f"{name}.toml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+TAGS = "[tags]\n" + "".join(f'T{i} = "x"\n' for i in range(49))
+BAD_FILES = [
+    ("deletion_protection = true", 'deletion_protection = "off"', "database.deletion_protection",
+     "valid boolean"),
+    ("cpu = 256", "cpu = 256.0", "service.cpu", "valid integer"),
+    ("[tags]\n", TAGS, "tags", "51 tags: at most 48"),
+    ("[logs]", "[alarms]\ncpu_percent = 150\n\n[logs]", "alarms.cpu_percent",
+     "less than or equal to 100"),
+    ('environment = "production"', 'environment = "staging"', "environment",
+     "named after the environment"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "field", "message"), BAD_FILES,
+                         ids=[row[2] for row in BAD_FILES])
+def test_bad_settings_name_the_field_exit_1_and_touch_nothing(
+        project_copy: Path, monkeypatch: pytest.MonkeyPatch, old: str, new: str, field: str,
+        message: str) -> None:
+    monkeypatch.chdir(project_copy)
+    _edit(project_copy, old, new)
+    result = runner.invoke(app, ["validate", "--env", "production"])
+    assert result.exit_code == 1, result.output
+    assert field in result.output and message in result.output, result.output
+    assert "Traceback" not in result.output
+    assert not (project_copy / ".loono").exists()
+
+
+@pytest.mark.parametrize("name", ["../bench/x", "Production", "prod/uction", ""])
+def test_env_must_be_a_plain_name(project_copy: Path, monkeypatch: pytest.MonkeyPatch,
+                                  name: str) -> None:
+    monkeypatch.chdir(project_copy)
+    result = runner.invoke(app, ["validate", "--env", name])
+    assert result.exit_code == 1 and "--env" in result.output
+    assert "not an environment name" in result.output and "Traceback" not in result.output
+    assert not (project_copy / ".loono").exists()
+
+
 def test_sandbox_not_running_is_a_clear_error(project_copy: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(project_copy)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from loono_infra.core.errors import LoonoError, SettingsError
+from loono_infra.core.secrets import password_missing
 from loono_infra.core.settings import load_settings
 from loono_infra.core.terraform.engine import EmbeddedEngine
 from loono_infra.core.terraform.models import ChangeSummary, OutputChange, ResourceChange
@@ -41,11 +42,20 @@ def test_engine_environment_carries_the_password_but_no_stray_tf_vars(project_co
     assert env["TF_CLI_CONFIG_FILE"].endswith("terraformrc")
 
 
-def test_aws_target_without_password_is_refused_naming_the_variable(project_copy: Path) -> None:
+def test_aws_target_without_password_plans_without_it(project_copy: Path) -> None:
+    """Only a plan that creates the database needs the password (the pipeline refuses that
+    one, naming the variable); plans of an existing database, the PR job's, never see it."""
     settings = load_settings(project_copy / "environments" / "production.toml")
     target = resolve_target(settings, sandbox=False, engine=EmbeddedEngine())
-    with pytest.raises(LoonoError, match="LOONO_DB_PASSWORD"):
-        engine_environment(target, None, {"PATH": "/bin"})
+    assert "TF_VAR_db_master_password" not in engine_environment(target, None, {"PATH": "/bin"})
+    assert "LOONO_DB_PASSWORD" in password_missing(settings).message
+
+
+def test_a_short_or_odd_password_is_refused(project_copy: Path) -> None:
+    settings = load_settings(project_copy / "environments" / "production.toml")
+    target = resolve_target(settings, sandbox=False, engine=EmbeddedEngine())
+    with pytest.raises(LoonoError, match="LOONO_DB_PASSWORD: RDS needs 8"):
+        engine_environment(target, None, {"LOONO_DB_PASSWORD": "short"})
 
 
 def test_sandbox_password_is_generated_once_and_kept(project_copy: Path) -> None:

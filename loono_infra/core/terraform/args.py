@@ -25,9 +25,10 @@ class PlanOptions:
             raise ValueError("a refresh-only plan needs refresh")
 
 
-def init_args(*, json_output: bool) -> list[str]:
-    """`init` that reconfigures the backend and never asks; JSON where supported (>= 1.9)."""
-    args = ["init", *_COMMON, "-reconfigure"]
+def init_args(*, json_output: bool, backend: bool = True) -> list[str]:
+    """`init` that reconfigures the backend and never asks; JSON where supported (>= 1.9).
+    Without backend (-backend=false) it needs no credentials: enough to validate."""
+    args = ["init", *_COMMON, "-reconfigure" if backend else "-backend=false"]
     return [*args, "-json"] if json_output else args
 
 

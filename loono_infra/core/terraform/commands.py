@@ -54,13 +54,14 @@ def init_fingerprint(workdir: Path, inputs: Iterable[Path], engine: Engine,
 
 
 def init(engine: Engine, workdir: Path, env: Mapping[str, str], module_files: Iterable[Path],
-         ) -> bool:
+         *, backend: bool = True) -> bool:
     """Initialises workdir unless nothing init depends on changed; returns whether it ran."""
-    fingerprint = init_fingerprint(workdir, module_files, engine, env)
+    fingerprint = init_fingerprint(workdir, module_files, engine, env) + f"|backend={backend}"
     stamp = workdir / INIT_STAMP
     if stamp.is_file() and stamp.read_text(encoding="utf-8") == fingerprint:
         return False
-    completed = engine.run(tf_args.init_args(json_output=supports_init_json(engine)), workdir, env)
+    args = tf_args.init_args(json_output=supports_init_json(engine), backend=backend)
+    completed = engine.run(args, workdir, env)
     if completed.returncode != 0:
         raise _fail("init", completed, list(json_lines(completed.stdout)))
     partial = stamp.with_name(stamp.name + ".partial")

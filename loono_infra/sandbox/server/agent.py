@@ -18,6 +18,7 @@ from typing import Any
 
 from moto.ecs.models import ecs_backends
 
+from loono_infra.sandbox.server import secrets
 from loono_infra.sandbox.server.balancer import Balancers
 from loono_infra.sandbox.server.containers import ContainerRunner, ContainerSpec, PullError
 from loono_infra.sandbox.server.deployments import (
@@ -158,10 +159,12 @@ class EcsAgent:
         add_event(service, f"has started 1 tasks: (task {task.id}).")
         try:
             task.container.image_digest = self._runner.pull(container["image"])
-        except PullError as failure:
+            injected = secrets.resolve(container, getattr(definition, "execution_role_arn", None),
+                                       backend.region_name)
+        except (PullError, secrets.SecretError) as failure:
             self._stop_task(service, run, task, str(failure), "TaskFailedToStart", None)
             return
-        docker_id, host_port = self._runner.start(_container_spec(container))
+        docker_id, host_port = self._runner.start(_container_spec(container, injected))
         task.mark_running(docker_id, host_port, self._clock())
 
     # Deployments -------------------------------------------------------------------------
@@ -219,8 +222,10 @@ class EcsAgent:
             self._balancers.set_targets(load_balancer_arn, targets)
 
 
-def _container_spec(container: dict[str, Any]) -> ContainerSpec:
+def _container_spec(container: dict[str, Any], injected: dict[str, str]) -> ContainerSpec:
+    """The container's environment, with the secrets ECS injected (as ECS: secrets win)."""
     environment = {item["name"]: item["value"] for item in container.get("environment") or []}
+    environment |= injected
     mappings = container.get("portMappings") or []
     port = int(mappings[0]["containerPort"]) if mappings else None
     return ContainerSpec(container["image"], environment, port)
