@@ -103,3 +103,16 @@ def test_inputs_never_reach_a_shell_script_directly() -> None:
     for path in [*WORKFLOWS, ACTION]:
         for block in re.findall(r"run: \|?\n?((?:.*\n)+?)(?=\s*- |\Z)", path.read_text()):
             assert "${{ inputs." not in block and "${{ github.event." not in block, path.name
+
+
+def test_no_artifact_or_pr_job_holds_a_secret() -> None:
+    """Plan files and state hold variable values in clear text: never uploaded; the job that
+    runs a pull request's own code never receives the database password."""
+    for path in WORKFLOWS:
+        for step in [s for job in load(path)["jobs"].values() for s in job.get("steps", [])]:
+            if "upload-artifact" in str(step.get("uses", "")):
+                uploaded = str(step.get("with", {}).get("path", ""))
+                assert ".tfplan" not in uploaded and "tfstate" not in uploaded, path.name
+                assert "redacted" in uploaded or "record" in uploaded or "coverage" in uploaded
+    plan_workflow = (PROJECT_ROOT / ".github/workflows/terraform-plan.yml").read_text()
+    assert "secrets.LOONO_DB_PASSWORD" not in plan_workflow
