@@ -304,6 +304,7 @@ def _cloudwatch_module(source: str) -> dict[str, Any]:
         "memory_alarm_percent": "${var.alarms.memory_percent}",
         "http_5xx_alarm_count": "${var.alarms.http_5xx_count}",
         "free_storage_alarm_gb": "${var.alarms.free_storage_gb}",
+        "alarm_subscriptions": "${var.alarms.subscriptions}",
     }
 
 

@@ -11,6 +11,7 @@ import datetime
 import ipaddress
 import re
 import tomllib
+import urllib.parse
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -289,13 +290,37 @@ class LogSettings(_Model):
         return value
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class AlarmSubscription(_Model):
+    """One recipient of the alarm topic."""
+
+    protocol: Literal["email", "https"] = Field(description="email or https.")
+    endpoint: str = Field(description="An e-mail address, or an https:// URL (a webhook).")
+
+    @model_validator(mode="after")
+    def _endpoint(self) -> AlarmSubscription:
+        if self.protocol == "email" and not _EMAIL.match(self.endpoint):
+            raise ValueError(f"endpoint {self.endpoint!r} is not an e-mail address")
+        if self.protocol == "https":
+            url = urllib.parse.urlparse(self.endpoint)
+            if url.scheme != "https" or not url.hostname:
+                raise ValueError(f"endpoint {self.endpoint!r} is not an https:// URL")
+        return self
+
+
 class AlarmSettings(_Model):
-    """Thresholds of the CloudWatch alarms."""
+    """Thresholds of the CloudWatch alarms, and who is told when one fires."""
 
     cpu_percent: int = Field(default=80, ge=1, le=100)
     memory_percent: int = Field(default=80, ge=1, le=100)
     http_5xx_count: int = Field(default=10, ge=1, le=100_000)
     free_storage_gb: int = Field(default=2, ge=1, le=RDS_MAX_STORAGE_GB)
+    subscriptions: list[AlarmSubscription] = Field(
+        default_factory=list, max_length=20,
+        description="Who hears the alarms: [[alarms.subscriptions]] with protocol email or "
+                    "https and an endpoint; every AWS environment needs one.")
 
 
 AUDIT_SUFFIX = "-audit"
@@ -433,7 +458,7 @@ class Settings(_Model):
     service: ServiceSettings
     database: DatabaseSettings
     logs: LogSettings = LogSettings()
-    alarms: AlarmSettings = AlarmSettings()
+    alarms: AlarmSettings = Field(default=AlarmSettings(), validate_default=True)
     state: StateSettings
     terraform: TerraformSettings = TerraformSettings()
     policy: PolicySettings = PolicySettings()
@@ -494,6 +519,15 @@ class Settings(_Model):
         if info.data.get("target") == "aws" and value.certificate_arn is None:
             raise ValueError("certificate_arn is required: an environment on AWS needs the ACM "
                              "certificate of its HTTPS listener")
+        return value
+
+    @field_validator("alarms")
+    @classmethod
+    def _someone_hears_alarms_on_aws(cls, value: AlarmSettings,
+                                     info: ValidationInfo) -> AlarmSettings:
+        if info.data.get("target") == "aws" and not value.subscriptions:
+            raise ValueError("subscriptions: an environment on AWS needs someone who hears its "
+                             "alarms ([[alarms.subscriptions]], email or https)")
         return value
 
     @field_validator("ownership")

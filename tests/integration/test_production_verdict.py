@@ -4,11 +4,13 @@ its load balancer speaking HTTPS with the sandbox's certificate, HTTP only redir
 
 from __future__ import annotations
 
+import json
 import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,6 +69,7 @@ def test_production_passes_before_and_after_it_exists(production_project: Path,
     assert created[("CKV2_AWS_20", "module.ecs.aws_lb.this")] == "passed"
     apply(first)
     _assert_verified_https_and_redirect(production_project)
+    _assert_someone_hears_the_alarms(production_project)
 
     second = plan(settings, sandbox=True)
     assert not second.has_changes and second.drift == ()
@@ -100,6 +103,36 @@ def _dns_name(project: Path) -> str:
                          aws_secret_access_key="sandbox")
     balancers = elbv2.describe_load_balancers(Names=["loono-prod-lb"])["LoadBalancers"]
     return str(balancers[0]["DNSName"])
+
+
+def _assert_someone_hears_the_alarms(project: Path) -> None:
+    """The e-mail subscription exists, and an alarm set to ALARM publishes to the topic."""
+    import boto3
+
+    from loono_infra.sandbox.control import require_sandbox
+
+    def client(name: str) -> Any:
+        return boto3.client(name, endpoint_url=require_sandbox(project).url,
+                            region_name="eu-central-1", aws_access_key_id="sandbox",
+                            aws_secret_access_key="sandbox")
+
+    sns, sqs, cloudwatch = client("sns"), client("sqs"), client("cloudwatch")
+    topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"]
+                 if t["TopicArn"].endswith(":loono-prod-alarms"))
+    endpoints = {(s["Protocol"], s["Endpoint"])
+                 for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]}
+    assert ("email", "infrastructure-alerts@loono.ceo") in endpoints
+    queue = sqs.create_queue(QueueName="alarm-reader")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    alarm = next(a for a in cloudwatch.describe_alarms(AlarmNamePrefix="loono-prod")[
+        "MetricAlarms"] if topic in a["AlarmActions"])
+    cloudwatch.set_alarm_state(AlarmName=alarm["AlarmName"], StateValue="ALARM",
+                               StateReason="test: the threshold was crossed")
+    messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=2)["Messages"]
+    notice = json.loads(json.loads(messages[0]["Body"])["Message"])
+    assert notice["AlarmName"] == alarm["AlarmName"] and notice["NewStateValue"] == "ALARM"
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -7,6 +7,7 @@ Pinned to the moto version in pyproject.toml.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -95,7 +96,47 @@ def rds_default_ca_is_current() -> None:
     DBInstance.__init__ = init  # type: ignore[method-assign]
 
 
+def alarms_notify_their_actions() -> None:
+    """An alarm that changes state publishes CloudWatch's notification to its SNS actions
+    (moto only records the new state)."""
+    from moto.cloudwatch.models import CloudWatchBackend
+
+    original = CloudWatchBackend.set_alarm_state
+    if getattr(original, _MARK, False):
+        return
+
+    def set_alarm_state(self: CloudWatchBackend, alarm_name: str, reason: str,
+                        reason_data: str, state_value: str) -> None:
+        previous = getattr(self.alarms.get(alarm_name), "state_value", None)
+        original(self, alarm_name, reason, reason_data, state_value)
+        alarm = self.alarms[alarm_name]
+        if previous != state_value and getattr(alarm, "actions_enabled", True):
+            actions = {"ALARM": alarm.alarm_actions, "OK": alarm.ok_actions}.get(state_value)
+            _notify(self, alarm, actions or [], previous, reason)
+
+    setattr(set_alarm_state, _MARK, True)
+    CloudWatchBackend.set_alarm_state = set_alarm_state  # type: ignore[method-assign]
+
+
+def _notify(backend: Any, alarm: Any, actions: list[str], previous: str | None,
+            reason: str) -> None:
+    from moto.sns.models import sns_backends
+
+    message = json.dumps({
+        "AlarmName": alarm.name, "AlarmDescription": alarm.description,
+        "AWSAccountId": backend.account_id, "NewStateValue": alarm.state_value,
+        "NewStateReason": reason, "OldStateValue": previous, "Region": backend.region_name,
+        "AlarmArn": alarm.alarm_arn, "Trigger": {"MetricName": alarm.metric_name,
+                                                 "Namespace": alarm.namespace,
+                                                 "Threshold": alarm.threshold}})
+    subject = f'{alarm.state_value}: "{alarm.name}" in {backend.region_name}'[:100]
+    for arn in (a for a in actions if ":sns:" in a):
+        sns = sns_backends[backend.account_id][arn.split(":")[3]]
+        sns.get_topic(arn).publish(message, subject=subject)
+
+
 FIXES: tuple[Callable[[], None], ...] = (
+    alarms_notify_their_actions,
     rds_default_ca_is_current,
     ecs_service_keeps_creation_settings,
     rds_parameters_report_user_source,

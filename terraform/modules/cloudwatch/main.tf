@@ -16,6 +16,15 @@ resource "aws_sns_topic" "alarms" {
   kms_master_key_id = "alias/aws/sns"
 }
 
+# Someone hears the alarms: e-mail addresses confirm their subscription once; HTTPS endpoints
+# (a chat webhook, an on-call tool) confirm it automatically.
+resource "aws_sns_topic_subscription" "alarms" {
+  for_each  = { for s in var.alarm_subscriptions : "${s.protocol}:${s.endpoint}" => s }
+  topic_arn = aws_sns_topic.alarms.arn
+  protocol  = each.value.protocol
+  endpoint  = each.value.endpoint
+}
+
 resource "aws_cloudwatch_metric_alarm" "service_cpu" {
   alarm_name          = "${var.name}-service-cpu-high"
   alarm_description   = "Service CPU above ${var.cpu_alarm_percent}%"

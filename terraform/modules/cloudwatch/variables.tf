@@ -61,3 +61,12 @@ variable "free_storage_alarm_gb" {
   type        = number
   default     = 2
 }
+
+variable "alarm_subscriptions" {
+  description = "Who is told when an alarm fires: SNS subscriptions (email or https)."
+  type = list(object({
+    protocol = string
+    endpoint = string
+  }))
+  default = []
+}
