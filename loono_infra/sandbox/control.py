@@ -78,6 +78,7 @@ def start_sandbox(project_dir: Path, ttl_seconds: float = DEFAULT_TTL_SECONDS,
         return running
     directory = sandbox_dir(project_dir)
     directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o700)  # kept passwords, the TLS key, the registry's credentials
     state_file = _state_file(project_dir)
     state_file.unlink(missing_ok=True)
     log = (directory / "server.log").open("ab")

@@ -3,6 +3,9 @@ tag, plan, apply, destroy; the policy gate's verdict asserted at every plan."""
 
 from __future__ import annotations
 
+import json
+import stat
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +62,7 @@ def test_plan_apply_replan_change_destroy(sandbox_project: Path, sandbox: Sandbo
     assert first.digest.startswith("sha256:") and first.plan_file.is_file()
     assert first.decision is not None and first.decision.passed, decision_text(first.decision)
     created = check_outcomes(first)
+    _the_password_is_only_in_private_files(sandbox_project)
 
     result = apply(first)
     assert result.outputs["cluster_name"] == "loono-sbx"
@@ -99,6 +103,24 @@ def _change_a_tag_and_apply(tagged: Settings, first: Plan, created: Outcomes, aw
 
     destroy(tagged)
     assert not any(_leftovers(aws).values()), _leftovers(aws)
+
+
+def _holds(path: Path, secret: bytes) -> bool:
+    data = path.read_bytes()
+    if zipfile.is_zipfile(path):  # a plan file: look inside its entries too
+        with zipfile.ZipFile(path) as archive:
+            return any(secret in archive.read(name) for name in archive.namelist())
+    return secret in data
+
+
+def _the_password_is_only_in_private_files(project: Path) -> None:
+    password = json.loads((project / ".loono/sandbox/secrets.json").read_text())["sandbox"]
+    holders = [path for path in (project / ".loono").rglob("*")
+               if path.is_file() and not path.is_symlink() and _holds(path, password.encode())]
+    assert any(path.name == "plan.tfplan" for path in holders), holders  # a real search
+    for path in holders:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, f"{path} holds the password"
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700, f"{path.parent} is open"
 
 
 def test_secret_stays_out_of_files_and_reports(sandbox_project: Path, sandbox: SandboxInfo,
