@@ -32,6 +32,13 @@ EXAMPLE_INPUTS: dict[str, dict[str, Any]] = {
             "certificate_arn": "arn:aws:acm:eu-central-1:123456789012:certificate/"
                                "00000000-0000-4000-8000-000000000000",
             "tls_policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+            "database_secret_arn": "arn:aws:secretsmanager:eu-central-1:123456789012:secret:"
+                                   "mod-db/master",
+            "database_host_parameter_arn": "arn:aws:ssm:eu-central-1:123456789012:parameter/"
+                                           "mod-db/host",
+            "database_port": 5432, "database_name": "loono",
+            "database_variables": {"host": "DB_HOST", "port": "DB_PORT", "name": "DB_NAME",
+                                   "username": "DB_USERNAME", "password": "DB_PASSWORD"},
             "health_check_path": "/health", "health_check_healthy_threshold": 3,
             "health_check_unhealthy_threshold": 3, "health_check_interval_seconds": 15,
             "health_check_timeout_seconds": 5, "health_check_grace_period_seconds": 60},
@@ -49,8 +56,9 @@ EXPECTED = {
     "network": {"aws_vpc", "aws_subnet", "aws_security_group", "aws_nat_gateway"},
     "ecr": {"aws_ecr_repository", "aws_ecr_lifecycle_policy"},
     "ecs": {"aws_ecs_cluster", "aws_ecs_service", "aws_ecs_task_definition", "aws_lb",
-            "aws_lb_target_group", "aws_lb_listener", "aws_iam_role"},
-    "rds": {"aws_db_instance", "aws_db_subnet_group", "aws_db_parameter_group"},
+            "aws_lb_target_group", "aws_lb_listener", "aws_iam_role", "aws_iam_role_policy"},
+    "rds": {"aws_db_instance", "aws_db_subnet_group", "aws_db_parameter_group",
+            "aws_secretsmanager_secret", "aws_secretsmanager_secret_version", "aws_ssm_parameter"},
     "cloudwatch": {"aws_cloudwatch_log_group", "aws_cloudwatch_metric_alarm", "aws_sns_topic",
                    "aws_iam_group", "aws_iam_role"},
 }

@@ -149,14 +149,15 @@ def test_emergency_apply_is_loud_locked_and_attributed(
     with oidc_token_server(CLAIMS) as url:
         monkeypatch.setenv("ACTIONS_ID_TOKEN_REQUEST_URL", url)
         monkeypatch.setenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "runtime-token")
-        planned = plan(settings, sandbox=True, refresh=False)
+        planned = plan(_with_alarm(settings, 70), sandbox=True, refresh=False)
+        assert planned.has_changes
         assert planned.owners is not None and not planned.owners.passed
         with pytest.raises(LoonoError, match="written reason"):
             apply(planned, emergency_reason="because")
         apply(planned, emergency_reason="database is down, restoring by hand")  # the stack exists
         queue = _subscribe_queue(endpoint, "loono-prod-alarms")
-        changed = plan(_with_alarm(settings), sandbox=True, refresh=False)
-        assert changed.has_changes
+        changed = plan(_with_alarm(settings, 60), sandbox=True, refresh=False)
+        assert changed.has_changes and changed.owners is not None and not changed.owners.passed
         result = _cli_apply(project, {**os.environ, "GITHUB_STEP_SUMMARY": str(summary)},
                             "alarms page nobody at night: raising the CPU threshold now")
     record = result["emergency"]
@@ -183,7 +184,7 @@ def test_emergency_apply_is_loud_locked_and_attributed(
     assert record["key"] in text
     alarms = endpoint.client("cloudwatch").describe_alarms(AlarmNamePrefix="loono-prod")[
         "MetricAlarms"]
-    assert {a["Threshold"] for a in alarms if "cpu" in a["AlarmName"]} == {70.0}
+    assert {a["Threshold"] for a in alarms if "cpu" in a["AlarmName"]} == {60.0}
 
 
 def _subscribe_queue(endpoint: AwsEndpoint, topic_name: str) -> str:
@@ -207,9 +208,9 @@ def _cli_apply(project: Path, env: dict[str, str], reason: str) -> dict[str, Any
     return dict(json.loads(completed.stdout))
 
 
-def _with_alarm(settings: Settings) -> Settings:
+def _with_alarm(settings: Settings, cpu_percent: int = 70) -> Settings:
     data = settings.model_dump()
-    data["alarms"]["cpu_percent"] = 70
+    data["alarms"]["cpu_percent"] = cpu_percent
     changed = Settings.model_validate(data)
     changed._source = settings.source
     return changed
