@@ -54,7 +54,8 @@ def password_missing(settings: Settings) -> LoonoError:
     """Why a plan that creates the database cannot go on without the password."""
     name = settings.database.password_env
     return LoonoError(
-        f"this plan creates the database, which needs its master password: export {name} "
+        f"this plan creates the database or its credentials secret, which need the master "
+        f"password: export {name} "
         "(settings database.password_env) from your secret store and plan again; it is never "
         "read from a file, and plans of an existing database do not need it")
 

@@ -463,7 +463,7 @@ class Settings(_Model):
     terraform: TerraformSettings = TerraformSettings()
     policy: PolicySettings = PolicySettings()
     ownership: OwnershipSettings = OwnershipSettings()
-    deploy: DeploySettings = DeploySettings()
+    deploy: DeploySettings = Field(default=DeploySettings(), validate_default=True)
 
     _source: Path | None = PrivateAttr(default=None)
 
@@ -519,6 +519,21 @@ class Settings(_Model):
         if info.data.get("target") == "aws" and value.certificate_arn is None:
             raise ValueError("certificate_arn is required: an environment on AWS needs the ACM "
                              "certificate of its HTTPS listener")
+        region = info.data.get("region")
+        if value.certificate_arn and region and value.certificate_arn.split(":")[3] != region:
+            raise ValueError(f"certificate_arn is in {value.certificate_arn.split(':')[3]}, not "
+                             f"{region}: a load balancer uses a certificate of its own region")
+        return value
+
+    @field_validator("deploy")
+    @classmethod
+    def _checked_by_its_name_on_aws(cls, value: DeploySettings,
+                                    info: ValidationInfo) -> DeploySettings:
+        url = value.base_url or ""
+        if info.data.get("target") == "aws" and not url.startswith("https://"):
+            raise ValueError("base_url is required (https://<the API's name>): on AWS the "
+                             "certificate names the API's domain, not the load balancer's DNS "
+                             "name, so deploy checks must call that name")
         return value
 
     @field_validator("alarms")

@@ -106,7 +106,8 @@ class _Deploy:
         described = self.service.describe()
         previous = self.service.current_task_definition(described)
         self.record.previous_task_definition = previous
-        url = base_url(self.settings, described, self.clients.elbv2)
+        url = base_url(self.settings, described, self.clients.elbv2,
+                       on_sandbox=self.clients.ca_bundle is not None)
         local = self._image(build)
         pushed = self._push(local)
         new = register_with_image(self.clients.ecs, previous,

@@ -94,10 +94,11 @@ def service_ref(settings: Settings) -> ServiceRef:
     return ServiceRef(settings.name_prefix, settings.name_prefix)
 
 
-def base_url(settings: Settings, described: Mapping[str, Any], elbv2: Any) -> str:
+def base_url(settings: Settings, described: Mapping[str, Any], elbv2: Any,
+             on_sandbox: bool = False) -> str:
     """Where the service answers: deploy.base_url, else https:// and its load balancer's DNS name
     (described: the service as DescribeServices returned it)."""
-    if settings.deploy.base_url:
+    if settings.deploy.base_url and not on_sandbox:  # a rehearsal answers on the sandbox's ALB
         return settings.deploy.base_url
     attachments = described.get("loadBalancers") or []
     if not attachments:

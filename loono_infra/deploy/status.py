@@ -63,7 +63,9 @@ def service_status(settings: Settings, sandbox: bool | None = None,
 def _health(settings: Settings, described: Mapping[str, Any],
             clients: DeployClients) -> tuple[str | None, str]:
     try:
-        url = base_url(settings, described, clients.elbv2) + settings.service.health_check.path
+        root = base_url(settings, described, clients.elbv2,
+                        on_sandbox=clients.ca_bundle is not None)
+        url = root + settings.service.health_check.path
     except DeployError as error:
         return None, f"unknown ({error.message})"
     fetch = http_fetch(settings.deploy.request_timeout_seconds, clients.ca_bundle)

@@ -22,7 +22,7 @@ from typing import Any
 
 from loono_infra.clients.aws import AwsEndpoint
 from loono_infra.core.errors import LoonoError
-from loono_infra.core.settings import AUDIT_RETENTION_DAYS, Settings
+from loono_infra.core.settings import Settings
 
 OIDC_AUDIENCE = "loono-infra-audit"
 _CLAIMS = ("actor", "workflow", "run_id", "run_attempt", "ref", "sha", "repository", "sub",
@@ -91,10 +91,10 @@ def write_emergency_record(settings: Settings, digest: str, reason: str, endpoin
     key = audit_key(settings, digest, when)
     bucket = settings.state.audit_bucket
     try:
+        # The bucket's default retention (COMPLIANCE) locks it: no s3:PutObjectRetention needed.
         written = endpoint.client("s3").put_object(
             Bucket=bucket, Key=key, Body=body.encode(), ContentType="application/json",
-            ServerSideEncryption="AES256", ObjectLockMode="COMPLIANCE",
-            ObjectLockRetainUntilDate=when + datetime.timedelta(days=AUDIT_RETENTION_DAYS))
+            ServerSideEncryption="AES256")
     except (BotoCoreError, ClientError) as error:
         raise LoonoError(f"the emergency audit record could not be written to {bucket} "
                          f"(run `loono-infra bootstrap`): {error}") from None

@@ -82,6 +82,19 @@ def _create_table(dynamodb: DynamoDBClient, table: str) -> None:
                                              WaiterConfig={"Delay": 1, "MaxAttempts": 60})
 
 
+def _require_object_lock(s3: S3Client, bucket: str) -> None:
+    """An existing audit bucket must lock what it holds, or emergency records could vanish."""
+    from botocore.exceptions import ClientError
+
+    try:
+        lock = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+    except ClientError:
+        lock = {}
+    if lock.get("ObjectLockEnabled") != "Enabled":
+        raise LoonoError(f"s3 bucket {bucket} exists without object lock: emergency records "
+                         "there could be deleted; it must be created with object lock")
+
+
 def bootstrap_state_backend(settings: Settings, s3: S3Client,
                             dynamodb: DynamoDBClient) -> BootstrapReport:
     """Creates the state bucket (versioned, encrypted, public access blocked), the audit bucket
@@ -98,6 +111,7 @@ def bootstrap_state_backend(settings: Settings, s3: S3Client,
             report.created.append(f"s3 bucket {bucket}")
         audit = settings.state.audit_bucket
         if _bucket_exists(s3, audit):
+            _require_object_lock(s3, audit)
             report.existing.append(f"s3 bucket {audit} (object lock)")
         else:
             _create_bucket(s3, audit, settings.region, locked=True)

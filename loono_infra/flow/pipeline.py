@@ -95,10 +95,14 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
     return result
 
 
+PASSWORD_HOLDERS = frozenset({"aws_db_instance", "aws_secretsmanager_secret_version"})
+
+
 def _require_password_to_create(target: Target, env: Mapping[str, str],
                                 changes: Sequence[ResourceChange]) -> None:
-    """A plan that creates the database without its password is thrown away, not saved."""
-    creates = any(c.resource_type == "aws_db_instance" and c.action in ("create", "replace")
+    """A plan that creates the database or its secret without the password is thrown away, not
+    saved (the secret would keep a null password: Terraform ignores it after creation)."""
+    creates = any(c.resource_type in PASSWORD_HOLDERS and c.action in ("create", "replace")
                   for c in changes)
     if creates and f"TF_VAR_{PASSWORD_VARIABLE}" not in env:
         (target.workdir / PLAN_FILE).unlink(missing_ok=True)

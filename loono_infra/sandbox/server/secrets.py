@@ -55,7 +55,10 @@ def _secret(value_from: str, role_arn: str | None, region: str) -> str:
     if not json_key:
         return text
     try:
-        return str(json.loads(text)[json_key])
+        value = json.loads(text)[json_key]
+        if value is None:
+            raise KeyError(json_key)
+        return str(value)
     except (ValueError, KeyError, TypeError):
         raise SecretError(f"{_PREFIX}execution resource retrieval failed: unable to retrieve "
                           f"secret from asm: the secret {secret_id} has no JSON key "

@@ -16,8 +16,9 @@ resource "aws_sns_topic" "alarms" {
   kms_master_key_id = "alias/aws/sns"
 }
 
-# Someone hears the alarms: e-mail addresses confirm their subscription once; HTTPS endpoints
-# (a chat webhook, an on-call tool) confirm it automatically.
+# Someone hears the alarms. An e-mail address confirms its subscription once (Terraform does not
+# wait for it). An HTTPS endpoint must confirm by fetching the SubscribeURL SNS posts to it (an
+# on-call tool does; a plain chat webhook does not, and cannot read SNS's message either).
 resource "aws_sns_topic_subscription" "alarms" {
   for_each  = { for s in var.alarm_subscriptions : "${s.protocol}:${s.endpoint}" => s }
   topic_arn = aws_sns_topic.alarms.arn

@@ -65,7 +65,8 @@ resource "aws_db_instance" "this" {
 resource "aws_secretsmanager_secret" "master" {
   name                    = "${var.name}/master"
   description             = "Master user of ${var.name}: username and password (JSON)"
-  recovery_window_in_days = 7
+  # Production keeps a deleted secret 7 days; a disposable environment can be re-created at once.
+  recovery_window_in_days = var.deletion_protection ? 7 : 0
   tags                    = { Name = "${var.name}/master" }
 }
 
