@@ -103,8 +103,23 @@ def _policies_at(project: Project, commit: str) -> Path:
     return destination / POLICIES
 
 
+WORK_AREAS = (".loono", ".venv-checkov", ".venv")
+
+
+def require_no_committed_work_area(root: Path) -> None:
+    """A checkout that commits the work area (a saved plan record with its decisions, a cache
+    of trusted policies, a Checkov) could answer for the gates: refused."""
+    listed = _git(root, "ls-tree", "-r", "--name-only", "HEAD", "--", *WORK_AREAS)
+    committed = listed.stdout.decode().split()
+    if committed:
+        raise TrustError(f"{committed[0]} (and {len(committed) - 1} more) is committed under "
+                         f"{', '.join(WORK_AREAS)}: the gates never read what a change commits "
+                         "there")
+
+
 def rules_at(project: Project, revision: str) -> TrustedRules:
     """Every gate input as the revision holds it."""
+    require_no_committed_work_area(project.root)
     commit = resolve(project.root, revision)
     for path in SEARCH_ORDER:
         text = file_at(project.root, commit, path)

@@ -132,3 +132,21 @@ def test_not_a_git_checkout_refuses_with_the_reason(sandbox_project: Path, sandb
     for decision in (planned.decision, planned.owners):
         assert decision is not None and not decision.passed
         assert "cannot be read with git" in decision.failures[0].message
+
+
+def test_a_committed_work_area_never_answers_for_the_gates(sandbox_project: Path,
+                                                           sandbox: SandboxInfo,
+                                                           tmp_path: Path) -> None:
+    from loono_infra import plan
+
+    project = project_sharing_sandbox(tmp_path / "p", sandbox_project)
+    forged = project / ".loono" / "aws" / "production" / "plan.json"
+    forged.parent.mkdir(parents=True)
+    forged.write_text('{"owners": {"gate": "owners", "failures": []}}')
+    git(project, "add", "-f", str(forged))
+    commit_all(project, "a plan record that says the owners approved")
+    planned = plan(load_settings(project / "environments" / "production.toml"), sandbox=True,
+                   refresh=False)
+    for decision in (planned.decision, planned.owners):
+        assert decision is not None and not decision.passed
+        assert "is committed under .loono" in decision.failures[0].message
