@@ -62,7 +62,8 @@ def _rules(target: Target, revision: str, context: GitHubContext | None) -> Rule
         note = (f"{base_rules.describe()}: the change's gate files ({', '.join(changed)}) "
                 "judge only once their owners there approve them")
     sections = trusted.gate_sections(project, chosen.commit, settings_file)
-    return Rules(trusted.judged_settings(settings, sections), chosen, revision, note)
+    return Rules(trusted.judged_settings(settings, sections), chosen, revision, note,
+                 base_commit=base_rules.commit, head_commit=head)
 
 
 def _approved_by_base_owners(base_rules: TrustedRules, changed: list[str], settings: Settings,
@@ -138,8 +139,7 @@ def owners_inputs(root: Path, settings: Settings, changes: Sequence[ResourceChan
     change holds since its base (none when the base is HEAD: a local run)."""
     project = Project(root)
     codeowners = rules.trusted
-    base = trusted.resolve(root, rules.base)
-    head = trusted.resolve(root, "HEAD")
+    base, head = rules.base_commit, rules.head_commit
     return OwnersInputs(
         codeowners_path=codeowners.codeowners_path if codeowners else None,
         codeowners_text=codeowners.codeowners_text if codeowners else "",

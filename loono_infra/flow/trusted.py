@@ -59,6 +59,8 @@ class Rules:
     base: str  # files changed since this revision are the change's own
     note: str  # which revision judged, and why
     problem: str | None = None  # why no trusted rules could be read: the gates refuse
+    base_commit: str = ""  # what base and HEAD resolved to ("" when no rules could be read)
+    head_commit: str = ""
 
 
 def base_revision(explicit: str | None) -> str:

@@ -124,16 +124,14 @@ def judged_values(values: dict[str, Any], shape: Shape,
     return judged
 
 
-def _judge_resource(resource: dict[str, Any], values_key: str, shapes: dict[str, Shape],
-                    configured: dict[str, dict[str, Any]], address: str,
-                    into: dict[str, Any] | None = None) -> None:
-    """Replaces resource[values_key] (or into[values_key]) by the judged values."""
+def _judged(resource: dict[str, Any], values: Any, shapes: dict[str, Shape],
+            configured: dict[str, dict[str, Any]]) -> Any:
+    """A managed resource's values as judged (anything else unchanged)."""
     shape = shapes.get(str(resource.get("type")))
-    values = resource.get(values_key)
     if shape is None or not isinstance(values, dict) or resource.get("mode") == "data":
-        return
-    target = resource if into is None else into
-    target[values_key] = judged_values(values, shape, configured.get(without_index(address)))
+        return values
+    address = without_index(str(resource.get("address")))
+    return judged_values(values, shape, configured.get(address))
 
 
 def _planned_resources(module: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -148,11 +146,12 @@ def judged_view(document: dict[str, Any], shapes: dict[str, Shape]) -> dict[str,
     configured = configured_expressions(view)
     root = (view.get("planned_values") or {}).get("root_module") or {}
     for resource in _planned_resources(root):
-        _judge_resource(resource, "values", shapes, configured, str(resource.get("address")))
+        if "values" in resource:
+            resource["values"] = _judged(resource, resource["values"], shapes, configured)
     for change in view.get("resource_changes") or []:
-        if isinstance(change.get("change"), dict):
-            _judge_resource({**change, "after": change["change"].get("after")}, "after", shapes,
-                            configured, str(change.get("address")), change["change"])
+        body = change.get("change")
+        if isinstance(body, dict) and "after" in body:
+            body["after"] = _judged(change, body["after"], shapes, configured)
     for part in ("resource_drift", "prior_state", "timestamp", "relevant_attributes"):
         view.pop(part, None)  # what was read back, and what differs on every identical re-plan
     return view
