@@ -22,6 +22,11 @@ class DeployClients:
     dynamodb: Any
     ca_bundle: Path | None = None
 
+    @property
+    def on_sandbox(self) -> bool:
+        """Only the sandbox's clients carry a CA bundle of their own."""
+        return self.ca_bundle is not None
+
     @classmethod
     def for_target(cls, target: Target) -> DeployClients:
         ecs, ecr, elbv2, dynamodb = aws_endpoint(target).clients("ecs", "ecr", "elbv2",

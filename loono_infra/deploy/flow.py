@@ -107,7 +107,7 @@ class _Deploy:
         previous = self.service.current_task_definition(described)
         self.record.previous_task_definition = previous
         url = base_url(self.settings, described, self.clients.elbv2,
-                       on_sandbox=self.clients.ca_bundle is not None)
+                       on_sandbox=self.clients.on_sandbox)
         local = self._image(build)
         pushed = self._push(local)
         new = register_with_image(self.clients.ecs, previous,

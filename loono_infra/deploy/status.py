@@ -64,7 +64,7 @@ def _health(settings: Settings, described: Mapping[str, Any],
             clients: DeployClients) -> tuple[str | None, str]:
     try:
         root = base_url(settings, described, clients.elbv2,
-                        on_sandbox=clients.ca_bundle is not None)
+                        on_sandbox=clients.on_sandbox)
         url = root + settings.service.health_check.path
     except DeployError as error:
         return None, f"unknown ({error.message})"
