@@ -13,8 +13,9 @@ SANDBOX ?=
 SANDBOX_FLAG := $(if $(SANDBOX),--sandbox,)
 NEEDS_SANDBOX := $(if $(or $(SANDBOX),$(filter sandbox,$(ENV))),yes,)
 
-# Debian packages the sandbox's image side needs: a registry, bcrypt htpasswd, a static busybox.
-APT_PACKAGES := docker-registry apache2-utils busybox-static
+# Debian packages the sandbox's image side needs: a registry, bcrypt htpasswd, a static busybox,
+# PostgreSQL (its binaries play the sandbox's RDS instances and the test backend's psql).
+APT_PACKAGES := docker-registry apache2-utils busybox-static postgresql
 APT_STAMP := .loono/.apt-installed
 IMAGE ?=
 
@@ -37,13 +38,14 @@ $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION):
 
 $(APT_STAMP):
 	@missing=""; for p in docker-registry htpasswd busybox; do command -v $$p >/dev/null || missing=yes; done; \
+	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing=yes; \
 	if [ -n "$$missing" ]; then \
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
 	fi
 	mkdir -p $(dir $@) && touch $@
 
-setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION) $(APT_STAMP) ## Create .venv, .venv-checkov; apt-get the registry, htpasswd, busybox
+setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION) $(APT_STAMP) ## Create .venv, .venv-checkov; apt-get the registry, htpasswd, busybox, postgresql
 
 demo: setup ## Sandbox up, apply the stack, deploy a healthy image, deploy a broken one (rollback)
 	$(PY) -m loono_infra.demo

@@ -417,11 +417,23 @@ class DeploySettings(_Model):
     required_paths: list[str] = Field(
         default_factory=lambda: ["/health"],
         description="API paths the OpenAPI document must list after a deploy.")
+    required_health_components: list[str] = Field(
+        default_factory=lambda: ["db"],
+        description="Components the health document must report UP after a deploy (Spring "
+                    "Boot lists them with management.endpoint.health.show-components=always).")
     lock_ttl_seconds: int = Field(
         default=3600, ge=60, le=86400,
         description="A deploy lock older than this is taken over (its holder died).")
     push_attempts: int = Field(
         default=4, ge=1, le=10, description="Attempts of a push that fails transiently.")
+
+    @field_validator("required_health_components")
+    @classmethod
+    def _components(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,63}", name):
+                raise ValueError(f"{name!r} is not a health component name")
+        return value
 
     @field_validator("openapi_path", "required_paths")
     @classmethod

@@ -113,12 +113,43 @@ class PostDeployResult:
                 "problems": list(self.problems)}
 
 
-def post_deploy_tests(fetch: Fetch, base_url: str, health_path: str, openapi_path: str,
-                      required_paths: Sequence[str]) -> PostDeployResult:
-    health = health_verdict(fetch(base_url + health_path))
+@dataclass(frozen=True)
+class PostDeployChecks:
+    """What the post-deploy tests ask of the service (from the deploy settings)."""
+
+    health_path: str
+    openapi_path: str
+    required_paths: Sequence[str]
+    required_components: Sequence[str] = ()
+
+
+def post_deploy_tests(fetch: Fetch, base_url: str, checks: PostDeployChecks) -> PostDeployResult:
+    answer = fetch(base_url + checks.health_path)
+    health = health_verdict(answer)
     problems = [f"health endpoint: {health}"] if health else []
-    problems += openapi_problems(fetch(base_url + openapi_path), required_paths)
-    return PostDeployResult(health, base_url + openapi_path, tuple(problems))
+    problems += component_problems(answer, checks.required_components)
+    problems += openapi_problems(fetch(base_url + checks.openapi_path), checks.required_paths)
+    return PostDeployResult(health, base_url + checks.openapi_path, tuple(problems))
+
+
+def component_problems(answer: Answer, required: Sequence[str]) -> list[str]:
+    """Each required component the health document does not report UP (e.g. the database)."""
+    if not required or not 200 <= answer.status < 300:
+        return []
+    try:
+        document = json.loads(answer.body)
+    except ValueError:
+        document = None
+    components = document.get("components") if isinstance(document, dict) else None
+    if not isinstance(components, dict):
+        return [f"health endpoint lists no components (required: {', '.join(required)})"]
+    problems = []
+    for name in required:
+        entry = components.get(name)
+        status = entry.get("status") if isinstance(entry, dict) else None
+        if str(status).upper() != "UP":
+            problems.append(f"health component {name} is {status or 'missing'}, not UP")
+    return problems
 
 
 def openapi_problems(answer: Answer, required_paths: Sequence[str]) -> list[str]:

@@ -16,7 +16,13 @@ from docker.models.images import Image
 from loono_infra.core.errors import DeployError, DeployFailedError
 from loono_infra.core.settings import Settings
 from loono_infra.deploy.acceptors import Expectation, WaitResult, short_revision, wait_for
-from loono_infra.deploy.checks import Fetch, consecutive_health, http_fetch, post_deploy_tests
+from loono_infra.deploy.checks import (
+    Fetch,
+    PostDeployChecks,
+    consecutive_health,
+    http_fetch,
+    post_deploy_tests,
+)
 from loono_infra.deploy.clients import DeployClients
 from loono_infra.deploy.image import (
     ImageReference,
@@ -193,9 +199,9 @@ class _Deploy:
 
     def _post_deploy(self, service_url: str) -> None:
         deploy = self.settings.deploy
-        result = post_deploy_tests(self._fetch(), service_url,
-                                   self.settings.service.health_check.path,
-                                   deploy.openapi_path, deploy.required_paths)
+        checks = PostDeployChecks(self.settings.service.health_check.path, deploy.openapi_path,
+                                  deploy.required_paths, deploy.required_health_components)
+        result = post_deploy_tests(self._fetch(), service_url, checks)
         self.record.post_deploy = result.as_dict()
         self.record.note("post-deploy tests", passed=result.passed)
         if not result.passed:

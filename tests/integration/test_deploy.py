@@ -134,6 +134,56 @@ def test_the_container_is_told_where_its_database_is(stack: Stack) -> None:
                                                           "DB_PASSWORD"}
 
 
+def _database_container(stack: Stack) -> Any:
+    """The sandbox's PostgreSQL container that plays the stack's RDS instance."""
+    identifier = stack.aws("rds").describe_db_instances()["DBInstances"][0][
+        "DBInstanceIdentifier"]
+    found = [c for c in docker.from_env().containers.list(
+        filters={"label": "ceo.loono.sandbox"}) if c.name.endswith(f"-db-{identifier}")]
+    assert len(found) == 1, f"no database container for {identifier}"
+    return found[0]
+
+
+def test_health_says_db_up_against_the_sandboxs_postgresql(stack: Stack) -> None:
+    record = deploy(stack.settings, "loono-backend:v1")
+    assert record.post_deploy["passed"], record.post_deploy
+    health = json.loads(stack.serves("/health"))
+    assert health == {"status": "UP", "components": {"db": {"status": "UP"}}}
+    database = _database_container(stack)
+    password = json.loads((stack.project / ".loono/sandbox/secrets.json").read_text())["sandbox"]
+    answer = database.exec_run(
+        ["psql", "-h", "127.0.0.1", "-U", "loono", "-d", "loono", "-tAc",
+         "select current_user || '@' || current_database()"],
+        environment={"PGPASSWORD": password})
+    assert (answer.exit_code, answer.output.strip()) == (0, b"loono@loono")
+    wrong = database.exec_run(["psql", "-h", "127.0.0.1", "-U", "loono", "-d", "loono",
+                               "-c", "select 1"], environment={"PGPASSWORD": "not-it"})
+    assert wrong.exit_code != 0 and b"password authentication failed" in wrong.output
+    data = stack.project / ".loono/sandbox/databases"
+    assert oct(data.stat().st_mode & 0o777) == "0o700"
+    assert not list(data.glob("*/init/password"))  # read once, then removed
+
+
+def test_a_database_that_does_not_answer_fails_the_deploy_and_rolls_back(
+        stack: Stack) -> None:
+    before = stack.ecs_primary()["taskDefinition"]
+    database = _database_container(stack)
+    database.pause()
+    try:
+        with pytest.raises(DeployFailedError) as failed:
+            deploy(stack.settings, "loono-backend:v2")
+    finally:
+        database.unpause()
+    assert "status DOWN" in failed.value.failure
+    assert f"back on {before.rsplit('/', 1)[-1]}" in failed.value.rollback
+    assert stack.ecs_primary()["taskDefinition"] == before
+    assert stack.serves("/version").strip() == b"1"
+    deadline = time.monotonic() + 30
+    while json.loads(stack.serves("/health"))["status"] != "UP":
+        assert time.monotonic() < deadline, "the database never came back UP"
+        time.sleep(0.5)
+
+
 def test_a_denied_secret_read_fails_the_task_and_rolls_back(stack: Stack) -> None:
     iam = stack.aws("iam")
     role, name = "loono-sbx-execution", "read-database-credentials"

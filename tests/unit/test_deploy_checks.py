@@ -11,6 +11,8 @@ import pytest
 from loono_infra.core.errors import DeployError
 from loono_infra.deploy.checks import (
     Answer,
+    PostDeployChecks,
+    component_problems,
     consecutive_health,
     health_verdict,
     openapi_problems,
@@ -74,9 +76,37 @@ def test_documents_that_fail(body: bytes, problem: str) -> None:
 def test_post_deploy_tests_collect_every_problem() -> None:
     pages = {"http://lb/health": Answer(200, b'{"status":"DOWN"}'),
              "http://lb/v3/api-docs": Answer(404, b"")}
-    result = post_deploy_tests(pages.__getitem__, "http://lb", "/health", "/v3/api-docs",
-                               ["/health"])
-    assert not result.passed and len(result.problems) == 2
+    checks = PostDeployChecks("/health", "/v3/api-docs", ["/health"], ["db"])
+    result = post_deploy_tests(pages.__getitem__, "http://lb", checks)
+    assert result.problems == (
+        "health endpoint: HTTP 200 but status DOWN",
+        "health endpoint lists no components (required: db)",
+        "API documentation: HTTP 404")
+
+
+UP_WITH_DB = b'{"status":"UP","components":{"db":{"status":"UP"},"disk":{"status":"UP"}}}'
+
+
+@pytest.mark.parametrize(("body", "required", "problems"), [
+    (UP_WITH_DB, ["db"], []),
+    (UP_WITH_DB, [], []),
+    (b'{"status":"UP"}', [], []),
+    (b'{"status":"UP"}', ["db"], ["health endpoint lists no components (required: db)"]),
+    (b'{"status":"UP","components":{"db":{"status":"DOWN"}}}', ["db"],
+     ["health component db is DOWN, not UP"]),
+    (b'{"status":"UP","components":{"disk":{"status":"UP"}}}', ["db", "disk"],
+     ["health component db is missing, not UP"]),
+    (b'{"status":"UP","components":{"db":"UP"}}', ["db"],
+     ["health component db is missing, not UP"]),
+    (b"plain ok", ["db"], ["health endpoint lists no components (required: db)"]),
+])
+def test_required_health_components_must_be_up(body: bytes, required: list[str],
+                                                problems: list[str]) -> None:
+    assert component_problems(Answer(200, body), required) == problems
+
+
+def test_a_failed_health_answer_is_not_reported_twice() -> None:
+    assert component_problems(Answer(503, b""), ["db"]) == []
 
 
 def definition() -> dict[str, Any]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
+import threading
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -59,6 +61,26 @@ class ContainerRunner:
         self._client = client
         self._registry = registry
         self._owner = owner
+        self._network_lock = threading.Lock()
+        self.network_name = "loono-sandbox-" + hashlib.sha256(owner.encode()).hexdigest()[:10]
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """The labels that mark a container or network as this sandbox's."""
+        return {SANDBOX_LABEL: self._owner}
+
+    def network(self) -> str:
+        """The sandbox's Docker network (created on first use): tasks reach its databases
+        there by their endpoint names, as tasks in a VPC do."""
+        with self._network_lock:
+            if not self._networks():
+                self._client.networks.create(self.network_name, driver="bridge",
+                                             labels=self.labels)
+        return self.network_name
+
+    def _networks(self) -> list[Any]:
+        named = self._client.networks.list(names=[self.network_name])
+        return [network for network in named if network.name == self.network_name]
 
     def local_reference(self, image: str) -> str:
         """An ECR image name, pointed at the sandbox registry (where the sandbox's ECR lives)."""
@@ -81,7 +103,7 @@ class ContainerRunner:
         ports = {f"{spec.container_port}/tcp": ("127.0.0.1", None)} if spec.container_port else {}
         container: Container = self._client.containers.run(
             self.local_reference(spec.image), detach=True, environment=spec.environment,
-            ports=ports, labels={SANDBOX_LABEL: self._owner})  # type: ignore[call-overload]
+            ports=ports, labels=self.labels, network=self.network())  # type: ignore[call-overload]
         container.reload()
         return str(container.id), _host_port(container.attrs, spec.container_port)
 
@@ -104,6 +126,9 @@ class ContainerRunner:
             all=True, filters={"label": f"{SANDBOX_LABEL}={self._owner}"})
         for container in containers:
             self.remove(str(container.id))
+        for network in self._networks():
+            with contextlib.suppress(docker.errors.APIError):
+                network.remove()
         return len(containers)
 
 

@@ -80,7 +80,8 @@ def _wait_for_stop(stop: threading.Event, ttl: float) -> None:
 
 
 class ImageSide:
-    """The registry, the load balancers and the ECS agent: what runs the service's images.
+    """The registry, the load balancers, the ECS agent and the databases: what runs the
+    service's images and answers at its database's endpoint.
 
     Without Docker or docker-registry the sandbox still serves every AWS API; deploys then
     fail with the reason logged here.
@@ -108,12 +109,14 @@ class ImageSide:
         from loono_infra.sandbox.server.agent import EcsAgent
         from loono_infra.sandbox.server.balancer import Balancers
         from loono_infra.sandbox.server.containers import ContainerRunner
+        from loono_infra.sandbox.server.databases import DatabaseServers
         from loono_infra.sandbox.server.logship import LogShipper
         from loono_infra.sandbox.server.registry import start_registry
         from loono_infra.sandbox.server.wiring import (
             SANDBOX_REGISTRY_PASSWORD,
             ecr_lives_in_registry,
             load_balancers_are_local_proxies,
+            rds_instances_run_postgres,
         )
         from loono_infra.sandbox.tls import tls_files
 
@@ -126,6 +129,8 @@ class ImageSide:
         runner = ContainerRunner(engine, registry, str(self.directory.resolve()))
         self._agent = EcsAgent(runner, self._balancers, logs=LogShipper(engine))
         self._agent.start()
+        rds_instances_run_postgres(DatabaseServers(engine, runner.network(),
+                                                   self.directory / "databases", runner.labels))
 
     def stop(self) -> None:
         from loono_infra.sandbox.server.registry import stop_registry

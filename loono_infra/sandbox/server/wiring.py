@@ -1,4 +1,5 @@
-"""Points the sandbox's AWS at its local parts: ECR at the registry, ALBs at local proxies.
+"""Points the sandbox's AWS at its local parts: ECR at the registry, ALBs at local proxies,
+RDS instances at PostgreSQL servers.
 
 Installed only inside the sandbox process, after the registry and the balancers exist.
 """
@@ -9,12 +10,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import docker.errors
 from moto.core.responses import ActionResult
 from moto.ecr.models import Repository
 from moto.ecr.responses import ECRResponse
 from moto.elbv2.models import ELBv2Backend
+from moto.rds.exceptions import RDSClientError
+from moto.rds.models import RDSBackend
 
+from loono_infra.core.errors import SandboxError
 from loono_infra.sandbox.server.balancer import Balancers, ListenerLookup, ListenerView
+from loono_infra.sandbox.server.databases import DatabaseRequest, DatabaseServers
 from loono_infra.sandbox.server.registry import RegistryInfo
 
 SANDBOX_ACCOUNT = "123456789012"
@@ -108,3 +114,31 @@ def _certificate(backend: ELBv2Backend, arn: str | None) -> tuple[bytes | None, 
         return None, None
     chain = bundle.chain or b""
     return bundle.cert + (b"\n" + chain if chain else b""), bundle.key
+
+
+def rds_instances_run_postgres(servers: DatabaseServers) -> None:
+    """A PostgreSQL instance gets a real server at its endpoint; deleting it removes it."""
+    original_create: Callable[..., Any] = RDSBackend.create_db_instance
+    original_delete: Callable[..., Any] = RDSBackend.delete_db_instance
+
+    def create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> Any:
+        database = original_create(self, db_kwargs)
+        if str(database.engine).startswith("postgres") and database.master_username:
+            try:
+                servers.start(DatabaseRequest(
+                    database.db_instance_identifier, database.address, int(database.port),
+                    database.master_username, str(db_kwargs.get("master_user_password") or ""),
+                    database.db_name))
+            except (SandboxError, docker.errors.DockerException) as error:
+                self.databases.pop(database.db_instance_identifier, None)
+                raise RDSClientError("InternalFailure", f"sandbox: {error}") from error
+        return database
+
+    def delete_db_instance(self: RDSBackend, db_instance_identifier: str,
+                           *args: Any, **kwargs: Any) -> Any:
+        deleted = original_delete(self, db_instance_identifier, *args, **kwargs)
+        servers.remove(db_instance_identifier)
+        return deleted
+
+    RDSBackend.create_db_instance = create_db_instance  # type: ignore[method-assign]
+    RDSBackend.delete_db_instance = delete_db_instance  # type: ignore[method-assign]
