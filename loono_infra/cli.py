@@ -307,7 +307,8 @@ def logs(env: EnvOption,
 def status(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = False,
            environments_dir: DirOption = Path("environments")) -> None:
     """Show what the service runs: task definition, image digest, deployment state and health.
-    Exit 1 when the health endpoint does not answer healthy.
+    Exit 1 when the health endpoint does not answer healthy; 0 with "no image deployed yet"
+    before the first deploy.
 
     Example: loono-infra status --env production --json
     """
@@ -317,7 +318,7 @@ def status(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = 
 
         result = service_status(_settings(env, environments_dir), sandbox=sandbox)
         _emit_json(result.as_dict()) if as_json else print_status(_console(), result)
-        return EXIT_OK if result.healthy else EXIT_ERROR
+        return EXIT_OK if result.healthy or not result.deployed else EXIT_ERROR
 
     _run(body)
 

@@ -72,7 +72,7 @@ def deploy_demo(settings: Settings, console: Console) -> bool:
     from loono_infra.sandbox.backend_image import build_test_backend
 
     engine = docker.from_env()
-    console.print("[bold]5.[/] building the test backend (busybox httpd FROM scratch) and "
+    console.print("[bold]5.[/] building the test backend (busybox httpd and psql FROM scratch) and "
                   "deploying it")
     build_test_backend(engine, "loono-backend:demo-healthy", "healthy", "1")
     build_test_backend(engine, "loono-backend:demo-crash", "crash", "2")

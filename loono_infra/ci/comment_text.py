@@ -34,6 +34,7 @@ class EnvironmentReport:
     overridden: int
     owners_passed: bool | None
     owners_failures: tuple[str, ...]
+    service_rollout: str | None = None
 
     @classmethod
     def of(cls, plan: Plan) -> EnvironmentReport:
@@ -49,7 +50,7 @@ class EnvironmentReport:
             overridden=0 if policy is None else sum(
                 f.overridden_by is not None for f in policy.findings),
             owners_passed=None if owners is None else owners.passed,
-            owners_failures=_failures(owners))
+            owners_failures=_failures(owners), service_rollout=plan.service_rollout)
 
     @property
     def ready(self) -> bool:

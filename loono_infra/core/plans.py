@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,11 @@ class Plan:
     change_digests: dict[str, str] = field(default_factory=dict)
 
     @property
+    def service_rollout(self) -> str | None:
+        """What the apply does to the running service beyond Terraform (None: nothing)."""
+        return service_rollout_note(self.changes) if self.mode != "destroy" else None
+
+    @property
     def approval_digest(self) -> str:
         """What approvals bind to: the plan's content (shared by identical re-plans), else file."""
         return self.content_digest or self.digest
@@ -69,6 +74,7 @@ class Plan:
         data = asdict(self)
         data["workdir"] = str(self.workdir)
         data["has_changes"] = self.has_changes
+        data["service_rollout"] = self.service_rollout
         for name, decision in (("decision", self.decision), ("owners", self.owners)):
             if decision is not None:
                 data[name] = decision.to_dict()
@@ -114,9 +120,33 @@ class ApplyResult:
     applied: ChangeSummary
     outputs: dict[str, Any] = field(default_factory=dict)
     emergency: dict[str, Any] | None = None  # the break-glass record, when approvals were bypassed
+    # the service rolled onto the new configuration with the deployed image (deploy/flow.py)
+    rollout: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+TASK_CONFIGURATION = "aws_ecs_task_definition"
+SERVICE = "aws_ecs_service"
+
+
+def service_rollout_note(changes: Sequence[ResourceChange]) -> str | None:
+    """The plan's word on the running service: Terraform's task definition is the template
+    deploys copy, so a change to it (or a new service) is rolled out by apply with the image
+    that runs now (deploy/flow.converge_service)."""
+    touched = {c.resource_type: c.action for c in changes if c.changes_something
+               and c.resource_type in (TASK_CONFIGURATION, SERVICE)}
+    if touched.get(SERVICE) == "create":
+        return ("the ECS service is created with no tasks: the first deploy starts it "
+                "(`loono-infra status` says 'no image deployed yet' until then)")
+    if touched.get(SERVICE) == "replace":
+        return ("the ECS service is replaced: it has no tasks until apply rolls the image "
+                "deployed now onto it (downtime until then), with health checks and rollback")
+    if TASK_CONFIGURATION in touched:
+        return ("the task configuration changes: after apply the service rolls onto it with "
+                "the image deployed now (health checks, post-deploy tests, rollback on failure)")
+    return None
 
 
 def file_digest(path: Path) -> str:

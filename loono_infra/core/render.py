@@ -244,7 +244,6 @@ def _ecs_module(source: str) -> dict[str, Any]:
         "container_port": "${var.service.container_port}",
         "cpu": "${var.service.cpu}",
         "memory": "${var.service.memory}",
-        "desired_count": "${var.service.desired_count}",
         "environment": "${var.service.environment}",
         "log_group_name": "${module.cloudwatch.log_group_name}",
         # Built from known values (not the secret's computed ARN): the task definition is known
@@ -264,7 +263,7 @@ def _ecs_module(source: str) -> dict[str, Any]:
         "load_balancer_name": "${var.name_prefix}-lb",
         "certificate_arn": "${var.load_balancer.certificate_arn}",
         "tls_policy": "${var.load_balancer.tls_policy}",
-        "target_group_name": "${var.name_prefix}-tg",
+        "target_group_name_prefix": "tg-",
         "health_check_path": f"${{{health}.path}}",
         "health_check_healthy_threshold": f"${{{health}.healthy_threshold}}",
         "health_check_unhealthy_threshold": f"${{{health}.unhealthy_threshold}}",

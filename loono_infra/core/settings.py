@@ -143,11 +143,14 @@ class ServiceSettings(_Model):
     container_port: Port = 8080
     cpu: int = Field(description="Fargate CPU units: 256 is 0.25 vCPU.")
     memory: int = Field(description="Fargate memory in MiB; must pair with cpu.")
-    desired_count: int = Field(ge=1, le=100, description="Tasks kept running; at least 1.")
+    desired_count: int = Field(ge=1, le=100, description=(
+        "Tasks kept running, at least 1; set by each deploy (and by apply's rollout), not by "
+        "Terraform, which creates the service with none."))
     repository: str = Field(description="ECR repository name of the backend image.")
     initial_image_tag: str = Field(
         default="bootstrap", pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
-        description="Tag of the image the first task definition names; deploys replace it.",
+        description="Tag Terraform's task definition template names; never started (deploys "
+                    "swap in their image).",
     )
     environment: dict[str, str] = Field(
         default_factory=dict, description="Plain (non-secret) container environment."

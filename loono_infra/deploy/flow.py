@@ -4,10 +4,11 @@ rollback to the previous revision on any failure once the rollout began."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import docker
 from botocore.exceptions import ClientError
@@ -41,7 +42,14 @@ from loono_infra.deploy.service import (
     service_ref,
     task_story,
 )
-from loono_infra.deploy.taskdef import register_with_image
+from loono_infra.deploy.taskdef import (
+    Families,
+    configuration_of,
+    deregister,
+    image_of,
+    latest_revision,
+    register_with_image,
+)
 from loono_infra.flow.targets import resolve_target
 
 
@@ -62,6 +70,15 @@ class Timing:
     sleep: Callable[[float], None] = time.sleep
 
 
+DEPLOYED_TAG_PREFIX = "deployed-"  # terraform/modules/ecr keeps every image tagged so
+
+
+def deployed_tag(environment: str, when: datetime, digest: str) -> str:
+    """The tag a successful deploy adds to the image it runs (unique: tags are immutable)."""
+    return (f"{DEPLOYED_TAG_PREFIX}{environment}-{when.strftime('%Y%m%dT%H%M%SZ')}-"
+            f"{digest.removeprefix('sha256:')[:12]}")
+
+
 class _RolloutError(Exception):
     """The new revision failed after the rollout began; message is the story."""
 
@@ -72,81 +89,161 @@ def deploy(settings: Settings, image: str, build: Path | None = None, *,
            clients: DeployClients | None = None) -> DeployRecord:
     """Deploys image (name:tag, built from build/Dockerfile when given) to the environment.
 
-    Returns the deploy record; raises DeployFailedError after rolling back when the new version
-    fails, DeployLockedError when another deploy runs, DeployError when nothing was started.
+    The new revision is Terraform's latest configuration (family <name>-config) with the image
+    swapped. Returns the deploy record; raises DeployFailedError after rolling back when the new
+    version fails, DeployLockedError when another deploy runs, DeployError when nothing was
+    started.
     """
     reference = parse_reference(image)
     target = resolve_target(settings, sandbox)
-    run = _Deploy(settings, reference, clients or DeployClients.for_target(target),
-                  docker_client or docker_engine(), hooks or DeployHooks(), timing or Timing(),
+    run = _Deploy(settings, str(reference), clients or DeployClients.for_target(target),
+                  hooks or DeployHooks(), timing or Timing(),
                   target.project.deploys_dir(settings, target.sandbox))
-    return run.run(build)
+    engine = docker_client or docker_engine()
+    return run.run(lambda: run.deploy(reference, engine, build))
+
+
+def converge_service(settings: Settings, *, sandbox: bool | None = None,
+                     hooks: DeployHooks | None = None, timing: Timing | None = None,
+                     clients: DeployClients | None = None) -> DeployRecord:
+    """After an apply: rolls the service onto Terraform's latest configuration (and
+    service.desired_count) with the image deployed now, checked and rolled back as a deploy.
+
+    The record's outcome says what happened: "unchanged" (the service runs that configuration
+    already), "nothing_deployed" (no image deployed yet: the first deploy brings it),
+    "succeeded", or a DeployFailedError after the rollback.
+    """
+    target = resolve_target(settings, sandbox)
+    run = _Deploy(settings, "(the deployed image)", clients or DeployClients.for_target(target),
+                  hooks or DeployHooks(), timing or Timing(),
+                  target.project.deploys_dir(settings, target.sandbox))
+    return run.run(run.converge)
 
 
 class _Deploy:
-    def __init__(self, settings: Settings, reference: ImageReference, clients: DeployClients,
-                 engine: docker.DockerClient, hooks: DeployHooks, timing: Timing,
-                 record_dir: Path) -> None:
+    def __init__(self, settings: Settings, image: str, clients: DeployClients,
+                 hooks: DeployHooks, timing: Timing, record_dir: Path) -> None:
         self.settings = settings
-        self.reference = reference
         self.clients = clients
-        self.engine = engine
         self.hooks = hooks
         self.timing = timing
         self.record_dir = record_dir
         self.service = EcsService(clients.ecs, service_ref(settings))
-        self.record = DeployRecord(settings.environment, str(self.service.ref), str(reference))
+        self.families = Families(settings.name_prefix)
+        self.record = DeployRecord(settings.environment, str(self.service.ref), image)
 
-    def run(self, build: Path | None) -> DeployRecord:
+    def run(self, action: Callable[[], None]) -> DeployRecord:
         lock = DeployLock(self.clients.dynamodb, self.settings.state.lock_table,
                           str(self.service.ref), self.settings.deploy.lock_ttl_seconds)
         with lock:
             self._step(f"deploy lock held ({lock.owner})")
             try:
-                self._deploy(build)
+                action()
             finally:
                 self._write_record()
         return self.record
 
-    def _deploy(self, build: Path | None) -> None:
+    def deploy(self, reference: ImageReference, engine: docker.DockerClient,
+               build: Path | None) -> None:
         described = self.service.describe()
         previous = self.service.current_task_definition(described)
-        self.record.previous_task_definition = previous
         url = base_url(self.settings, described, self.clients.elbv2,
                        on_sandbox=self.clients.on_sandbox)
-        local = self._image(build)
-        pushed = self._push(local)
-        new = register_with_image(self.clients.ecs, previous,
-                                  self.settings.service.container_name, pushed.reference)
+        template = self._template()
+        image = self._image(engine, reference, build)
+        pushed = self._push(engine, image)
+        self._roll(template, pushed.reference, previous, url)
+        self._tag_deployed(engine, image, pushed)
+
+    def converge(self) -> None:
+        described = self.service.describe()
+        running = self.service.current_task_definition(described)
+        deployed = (latest_revision(self.clients.ecs, self.families.deployed)
+                    if self.families.is_template(running) else running)
+        if deployed is None:
+            self._step("no image deployed yet: the first deploy starts the service")
+            self.record.finish("nothing_deployed")
+            return
+        template = self._template()
+        image = image_of(self.clients.ecs, deployed, self.settings.service.container_name)
+        self.record.image = image
+        if not self._stale(described, running, template):
+            self.record.finish("unchanged")
+            return
+        self._step(f"rolling the service onto {short_revision(template)} with {image}")
+        url = base_url(self.settings, described, self.clients.elbv2,
+                       on_sandbox=self.clients.on_sandbox)
+        self._roll(template, image, deployed, url)
+
+    def _stale(self, described: Mapping[str, Any], running: str, template: str) -> bool:
+        """Whether the service runs other than the template's configuration and task count."""
+        if self.families.is_template(running):
+            return True
+        container = self.settings.service.container_name
+        if described.get("desiredCount") != self.settings.service.desired_count:
+            return True
+        return bool(configuration_of(self.clients.ecs, template, container)
+                    != configuration_of(self.clients.ecs, running, container))
+
+    def _roll(self, template: str, image: str, previous: str, url: str) -> None:
+        """Registers the template with image, rolls it out, and rolls back on any failure."""
+        self.record.previous_task_definition = previous
+        new = register_with_image(self.clients.ecs, template,
+                                  self.settings.service.container_name, image,
+                                  family=self.families.deployed)
         self.record.task_definition = new
-        self._step(f"registered {short_revision(new)} with {pushed.reference}")
+        self._step(f"registered {short_revision(new)} (configuration "
+                   f"{short_revision(template)}) with {image}")
         try:
             self._roll_out(new, url)
         except _RolloutError as failure:
             self.record.failure = str(failure)
-            rollback = self._roll_back(previous)
+            rollback = self._roll_back(previous, new)
             self.record.finish("rolled_back")
             raise DeployFailedError(str(failure), rollback, str(self._record_path())) from None
         except BaseException as error:  # interrupted or broken mid-rollout: never stay there
             self.record.failure = f"{type(error).__name__}: {error}"
-            self._roll_back(previous)
+            self._roll_back(previous, new)
             raise
         self.record.finish("succeeded")
 
     # Steps -------------------------------------------------------------------------------
 
-    def _image(self, build: Path | None) -> Image:
-        if build is None:
-            return local_image(self.engine, self.reference)
-        self._step(f"building {self.reference} from {build}")
-        return build_image(self.engine, build, self.reference, self.hooks.build_log)
+    def _tag_deployed(self, engine: docker.DockerClient, image: Image,
+                      pushed: PushedImage) -> None:
+        """Tags the image that now runs deployed-<env>-<time>-<digest>: the repository's
+        lifecycle policy never expires it (the running image and every rollback target)."""
+        tag = deployed_tag(self.settings.environment, datetime.now(UTC), pushed.digest)
+        pusher = Pusher(engine, EcrLogins(self.clients.ecr),
+                        self.settings.deploy.push_attempts, None)
+        try:
+            pusher.add_tag(image, pushed.repository_uri, tag)
+        except DeployError as error:  # the deploy stands; the record says what is unprotected
+            self._step(f"could not tag the running image {tag}: {error.message}")
+            return
+        self.record.note("tagged", tag=tag)
 
-    def _push(self, image: Image) -> PushedImage:
+    def _template(self) -> str:
+        template = latest_revision(self.clients.ecs, self.families.template)
+        if template is None:
+            raise DeployError(f"task definition family {self.families.template} (Terraform's "
+                              "configuration) has no active revision: apply the stack first")
+        return template
+
+    def _image(self, engine: docker.DockerClient, reference: ImageReference,
+               build: Path | None) -> Image:
+        if build is None:
+            return local_image(engine, reference)
+        self._step(f"building {reference} from {build}")
+        return build_image(engine, build, reference, self.hooks.build_log)
+
+    def _push(self, engine: docker.DockerClient, image: Image) -> PushedImage:
         repository = self._repository_uri()
-        self._step(f"pushing {self.reference} to {repository}")
-        pusher = Pusher(self.engine, EcrLogins(self.clients.ecr),
+        reference = parse_reference(self.record.image)
+        self._step(f"pushing {reference} to {repository}")
+        pusher = Pusher(engine, EcrLogins(self.clients.ecr),
                         self.settings.deploy.push_attempts, self.hooks.push)
-        pushed = pusher.push(image, repository, self.reference.tag)
+        pushed = pusher.push(image, repository, reference.tag)
         record = self.record
         record.repository, record.digest, record.pushed = repository, pushed.digest, pushed.pushed
         record.layers_uploaded = pushed.layers_uploaded
@@ -157,7 +254,7 @@ class _Deploy:
 
     def _roll_out(self, new: str, service_url: str) -> None:
         since = datetime.now(UTC) - timedelta(seconds=2)
-        self.service.update(new)
+        self.service.update(new, self.settings.service.desired_count)
         self._step(f"rolling out {short_revision(new)}")
         result = self._wait(new)
         if result.outcome == "failure":
@@ -207,12 +304,16 @@ class _Deploy:
         if not result.passed:
             raise _RolloutError("post-deploy tests: " + "; ".join(result.problems))
 
-    def _roll_back(self, previous: str) -> str:
+    def _roll_back(self, previous: str, failed: str) -> str:
+        """Back to previous (no tasks when that is the template: nothing was deployed); the
+        failed revision is deregistered so it never passes for the last deployed one."""
         self._step(f"rolling back to {short_revision(previous)}")
+        count = 0 if self.families.is_template(previous) else self.settings.service.desired_count
         try:
             if self.service.current_task_definition() != previous:
-                self.service.update(previous)
+                self.service.update(previous, count)
             result = self._wait(previous)
+            deregister(self.clients.ecs, failed)
         except DeployError as error:
             story = f"rollback to {short_revision(previous)} failed: {error.message}"
         else:

@@ -135,6 +135,15 @@ class Pusher:
         return PushedImage(repository_uri, tag, result.digest, True, result.uploaded,
                            result.present, time.monotonic() - started)
 
+    def add_tag(self, image: Image, repository_uri: str, tag: str) -> str:
+        """Pushes one more tag for an image already in the repository (its layers and
+        manifest are there: only the tag is new); returns the digest it names."""
+        if not image.tag(repository_uri, tag):
+            raise DeployError(f"could not tag the image as {repository_uri}:{tag}")
+        result = self._push_with_retries(repository_uri, tag)
+        assert result.digest is not None
+        return result.digest
+
     def _push_with_retries(self, repository_uri: str, tag: str) -> _StreamResult:
         retrying = Retrying(
             stop=stop_after_attempt(self._attempts), reraise=True,

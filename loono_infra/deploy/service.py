@@ -53,10 +53,12 @@ class EcsService:
             raise DeployError(f"ECS service {self.ref} reports no task definition")
         return arn
 
-    def update(self, task_definition_arn: str) -> None:
+    def update(self, task_definition_arn: str, desired_count: int | None = None) -> None:
+        """Sets the service's revision (and its task count, when given): a new deployment."""
+        count = {} if desired_count is None else {"desiredCount": desired_count}
         try:
             self.ecs.update_service(cluster=self.ref.cluster, service=self.ref.name,
-                                    taskDefinition=task_definition_arn)
+                                    taskDefinition=task_definition_arn, **count)
         except ClientError as error:
             raise DeployError(f"updating ECS service {self.ref} to "
                               f"{short_revision(task_definition_arn)}: "

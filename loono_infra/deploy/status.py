@@ -12,8 +12,10 @@ from loono_infra.deploy.acceptors import Observation
 from loono_infra.deploy.checks import health_verdict, http_fetch
 from loono_infra.deploy.clients import DeployClients
 from loono_infra.deploy.service import EcsService, base_url, running_revision, service_ref
-from loono_infra.deploy.taskdef import image_of
+from loono_infra.deploy.taskdef import Families, image_of
 from loono_infra.flow.targets import resolve_target
+
+NOTHING_DEPLOYED = "no image deployed yet (the service has no tasks until the first deploy)"
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,13 @@ class ServiceStatus:
     def healthy(self) -> bool:
         return self.health == "healthy"
 
+    @property
+    def deployed(self) -> bool:
+        """False until the first deploy: the service runs Terraform's template with no tasks."""
+        return self.health != NOTHING_DEPLOYED
+
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"healthy": self.healthy}
+        return asdict(self) | {"healthy": self.healthy, "deployed": self.deployed}
 
 
 def service_status(settings: Settings, sandbox: bool | None = None,
@@ -49,8 +56,10 @@ def service_status(settings: Settings, sandbox: bool | None = None,
     seen = Observation(service.describe())
     primary = seen.primary or {}
     revision = running_revision(seen.service)
-    image = image_of(clients.ecs, revision, settings.service.container_name) if revision else ""
-    url, health = _health(settings, seen.service, clients)
+    undeployed = not revision or Families(settings.name_prefix).is_template(revision)
+    image = "" if undeployed else image_of(clients.ecs, revision, settings.service.container_name)
+    url, health = (None, NOTHING_DEPLOYED) if undeployed else _health(settings, seen.service,
+                                                                        clients)
     return ServiceStatus(
         environment=settings.environment, service=str(service.ref), task_definition=revision,
         image=image, digest=image.split("@", 1)[1] if "@" in image else None,

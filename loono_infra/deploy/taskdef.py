@@ -1,8 +1,13 @@
-"""A new task definition revision: the service's current one with only the image changed."""
+"""Task definition revisions: Terraform's template (family <name>-config) owns the
+configuration, deploys own the image. A deploy registers the template's latest revision with
+its image swapped as a revision of family <name>; those revisions are the deploy history
+(the latest ACTIVE one is what was last deployed; a failed one is deregistered)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -16,6 +21,40 @@ REGISTERABLE = (
     "placementConstraints", "requiresCompatibilities", "cpu", "memory", "pidMode", "ipcMode",
     "proxyConfiguration", "inferenceAccelerators", "ephemeralStorage", "runtimePlatform",
 )
+
+
+TEMPLATE_SUFFIX = "-config"
+
+
+@dataclass(frozen=True)
+class Families:
+    """The two task definition families of one service."""
+
+    deployed: str  # the deploys' revisions (family <name_prefix>)
+
+    @property
+    def template(self) -> str:
+        return self.deployed + TEMPLATE_SUFFIX
+
+    def is_template(self, arn: str) -> bool:
+        return family_of(arn) == self.template
+
+
+def family_of(arn: str) -> str:
+    """'loono-prod' of arn:aws:ecs:...:task-definition/loono-prod:7."""
+    return arn.rsplit("/", 1)[-1].rsplit(":", 1)[0]
+
+
+def latest_revision(ecs: Any, family: str) -> str | None:
+    """The ARN of the family's latest ACTIVE revision; None when it has none."""
+    try:
+        answer = ecs.describe_task_definition(taskDefinition=family)
+    except ClientError as error:
+        if _code(error) == "ClientException":  # ECS's answer for a family with no revision
+            return None
+        raise DeployError(f"describing task definition family {family}: {error}") from error
+    definition = answer["taskDefinition"]
+    return str(definition["taskDefinitionArn"]) if definition.get("status") == "ACTIVE" else None
 
 
 def with_image(definition: Mapping[str, Any], container_name: str,
@@ -34,17 +73,38 @@ def with_image(definition: Mapping[str, Any], container_name: str,
     return arguments
 
 
-def register_with_image(ecs: Any, current_arn: str, container_name: str, image: str) -> str:
-    """Registers the new revision; returns its ARN."""
+def register_with_image(ecs: Any, base_arn: str, container_name: str, image: str,
+                        family: str | None = None) -> str:
+    """Registers base_arn with the image swapped (in family, when given); returns its ARN."""
     try:
-        answer = ecs.describe_task_definition(taskDefinition=current_arn, include=["TAGS"])
+        answer = ecs.describe_task_definition(taskDefinition=base_arn, include=["TAGS"])
         arguments = with_image(answer["taskDefinition"], container_name, image)
+        if family is not None:
+            arguments["family"] = family
         if answer.get("tags"):
             arguments["tags"] = answer["tags"]
         registered = ecs.register_task_definition(**arguments)
     except ClientError as error:
-        raise DeployError(f"registering a revision of {current_arn}: {error}") from error
+        raise DeployError(f"registering a revision of {base_arn}: {error}") from error
     return str(registered["taskDefinition"]["taskDefinitionArn"])
+
+
+def configuration_of(ecs: Any, arn: str, container_name: str) -> dict[str, Any]:
+    """A revision's registerable configuration, image and family left out (to compare two)."""
+    definition = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+    arguments = with_image(definition, container_name, "")
+    arguments.pop("family", None)
+    return arguments
+
+
+def deregister(ecs: Any, arn: str) -> None:
+    """Marks a revision INACTIVE (a failed deploy's: it must not pass for the last deployed)."""
+    with contextlib.suppress(ClientError):
+        ecs.deregister_task_definition(taskDefinition=arn)
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def image_of(ecs: Any, task_definition_arn: str, container_name: str) -> str:

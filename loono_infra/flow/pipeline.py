@@ -183,8 +183,20 @@ def apply(plan_: Plan, settings: Settings | None = None, *, engine: Engine | Non
         plan_.plan_file.unlink(missing_ok=True)
         (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
         values = commands.outputs(target.engine, target.workdir, env)
+    rollout = _converge_service(settings, plan_) if plan_.mode != "destroy" else None
     return ApplyResult(settings.environment, plan_.sandbox, plan_.digest, plan_.summary, values,
-                       emergency.as_dict() if emergency else None)
+                       emergency.as_dict() if emergency else None, rollout)
+
+
+def _converge_service(settings: Settings, plan_: Plan) -> dict[str, Any]:
+    """The service onto the configuration just applied, with the image deployed now (a
+    failure rolls back and raises DeployFailedError: the apply itself stands)."""
+    from loono_infra.deploy.flow import converge_service
+
+    record = converge_service(settings, sandbox=plan_.sandbox)
+    return {"outcome": record.outcome, "image": record.image,
+            "task_definition": record.task_definition,
+            "previous_task_definition": record.previous_task_definition}
 
 
 def destroy(settings: Settings, *, sandbox: bool | None = None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -50,6 +52,8 @@ def print_plan(console: Console, plan: Plan) -> None:
                       "computes or other resources manage; none the configuration sets (no drift)")
     for warning in plan.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
+    if plan.service_rollout:
+        console.print(f"[bold]service:[/] {plan.service_rollout}", highlight=False)
     console.print(plan_summary_line(plan))
 
 
@@ -60,6 +64,19 @@ def print_apply(console: Console, result: ApplyResult) -> None:
                   f"{s.destroy} destroyed.")
     for name, value in sorted(result.outputs.items()):
         console.print(f"  {name} = {value}")
+    if result.rollout:
+        console.print(f"service: {rollout_line(result.rollout)}", highlight=False)
+
+
+def rollout_line(rollout: dict[str, Any]) -> str:
+    """'succeeded: loono-prod:12 with <image>' and the like."""
+    outcome = str(rollout.get("outcome"))
+    if outcome == "nothing_deployed":
+        return "no image deployed yet: the first deploy starts the service"
+    if outcome == "unchanged":
+        return "already runs the applied configuration"
+    revision = str(rollout.get("task_definition", "")).rsplit("/", 1)[-1]
+    return f"rolled onto {revision} with {rollout.get('image')}: {outcome}"
 
 
 def decision_text(decision: Decision) -> str:

@@ -24,8 +24,10 @@ def project_with_sandbox(folder: Path) -> Iterator[Path]:
     """A project copy in folder whose own sandbox runs until the generator is closed."""
     project = copy_project(folder / "project")
     start_sandbox(project, ttl_seconds=SANDBOX_TTL_SECONDS)
-    yield project
-    stop_sandbox(project)
+    try:  # also when the fixture fails before its yield (the generator is then closed)
+        yield project
+    finally:
+        stop_sandbox(project)
 
 
 @pytest.fixture(scope="session")

@@ -20,11 +20,15 @@ from typing import Any
 
 import docker
 import pytest
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from loono_infra.core.errors import DeployError, DeployFailedError, DeployLockedError
 from loono_infra.core.settings import Settings, load_settings
 from loono_infra.deploy import DeployHooks, deploy
+from loono_infra.deploy.flow import deployed_tag
 from loono_infra.deploy.lock import DeployLock
 from loono_infra.deploy.logs import LogQuery, read_logs
 from loono_infra.deploy.push import EcrLogins, Pusher
@@ -34,6 +38,7 @@ from loono_infra.sandbox.backend_image import build_test_backend
 from loono_infra.sandbox.control import require_sandbox, sandbox_dir
 from loono_infra.sandbox.server.registry import registry_info, restart_registry
 from loono_infra.sandbox.tls import tls_files
+from tests.ecr_lifecycle import DAY, StoredImage, expired_digests
 from tests.integration.conftest import project_with_sandbox
 
 pytestmark = pytest.mark.integration
@@ -402,3 +407,60 @@ def test_status_json_and_exit_code(stack: Stack, monkeypatch: pytest.MonkeyPatch
     result = CliRunner().invoke(app, ["status", "--env", "sandbox", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["healthy"] is True
+
+
+def _registry_tags(stack: Stack) -> list[str]:
+    """The repository's tags as the sandbox's registry (its ECR) lists them."""
+    info = registry_info(stack.project / ".loono/sandbox/registry")
+    assert info is not None
+    request = urllib.request.Request(f"http://{info.address}/v2/loono-backend/tags/list")
+    token = base64.b64encode(f"AWS:{info.password}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        return list(json.loads(answer.read())["tags"])
+
+
+def test_a_successful_deploy_tags_the_image_it_runs_as_deployed(stack: Stack) -> None:
+    record = deploy(stack.settings, "loono-backend:v2")
+    tag = next(event["tag"] for event in record.timeline if event["event"] == "tagged")
+    assert tag.startswith("deployed-sandbox-") and tag.endswith(record.digest[7:19])
+    assert tag in _registry_tags(stack)
+    with pytest.raises(DeployFailedError) as failed:
+        deploy(stack.settings, "loono-backend:crash")
+    crash = json.loads(Path(str(failed.value.record_path)).read_text())
+    assert not [t for t in _registry_tags(stack) if t.endswith(crash["digest"][7:19])
+                and t.startswith("deployed-")]  # only what ran is protected
+    deploy(stack.settings, "loono-backend:v1")
+
+
+DEPLOYS = st.lists(st.tuples(st.sampled_from(["new", "again"]), st.integers(0, 999),
+                             st.booleans()), min_size=1, max_size=80)
+
+
+@examples(max_examples=150, deadline=None)
+@given(history=DEPLOYS)
+def test_the_lifecycle_rules_never_expire_what_runs_or_a_rollback_target(
+        stack: Stack, history: list[tuple[str, int, bool]]) -> None:
+    """The applied repository policy, evaluated as ECR documents it, against repositories left
+    by any history of builds and deploys (new builds, redeploys of old ones, failures)."""
+    policy = json.loads(stack.aws("ecr").get_lifecycle_policy(
+        repositoryName="loono-backend")["lifecyclePolicyText"])
+    images: dict[str, StoredImage] = {}
+    ran: list[str] = []
+    moment = 0.0
+    for kind, pick, succeeded in history:
+        moment += 3 * 3600
+        if kind == "new" or not images:
+            digest = f"sha256:{len(images):064x}"
+            images[digest] = StoredImage(digest, (f"build-{len(images)}",), moment)
+        else:
+            digest = sorted(images)[pick % len(images)]
+        if succeeded:
+            when = datetime.fromtimestamp(moment, UTC)
+            image = images[digest]
+            images[digest] = replace(image, tags=(*image.tags,
+                                                  deployed_tag("sandbox", when, digest)))
+            ran.append(digest)
+    expired = expired_digests(policy, list(images.values()), moment + 400 * DAY)
+    assert not expired & set(ran[-2:]), "the running image or the rollback target expires"
+    assert not expired & set(ran)  # nothing that ever ran

@@ -19,7 +19,8 @@ PRODUCTION_FIGURES = {
         "backup_retention_period": 7, "deletion_protection": True, "storage_encrypted": True,
         "publicly_accessible": False, "skip_final_snapshot": False},
     "module.ecs.aws_ecs_task_definition.this": {"cpu": "256", "memory": "512"},
-    "module.ecs.aws_ecs_service.this": {"desired_count": 1,
+    # created with no tasks: deploys set service.desired_count (1 in production)
+    "module.ecs.aws_ecs_service.this": {"desired_count": 0,
                                         "deployment_minimum_healthy_percent": 100},
 }
 
@@ -32,6 +33,7 @@ def test_embedded_engine_reports_its_version(tmp_path: Path) -> None:
 def test_production_rehearsal_plans_todays_figures(sandbox_project: Path,
                                                    sandbox: SandboxInfo) -> None:
     settings = load_settings(sandbox_project / "environments" / "production.toml")
+    assert settings.service.desired_count == 1
     planned = plan(settings, sandbox=True, refresh=False)
     document = show(planned)
     for address, expected in PRODUCTION_FIGURES.items():

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from botocore.exceptions import ClientError
+
 from loono_infra.sandbox.control import SandboxInfo
 
 
@@ -38,3 +41,25 @@ def test_rds_parameters_set_by_the_user_report_source_user(sandbox: SandboxInfo,
     parameters = rds.describe_db_parameters(DBParameterGroupName="fidelity", Source="user")[
         "Parameters"]
     assert [(p["ParameterName"], p["Source"]) for p in parameters] == [("rds.force_ssl", "user")]
+
+
+def test_a_deregistered_revision_starts_nothing_and_a_family_names_its_latest_active(
+        sandbox: SandboxInfo, aws: Any) -> None:
+    ecs = aws("ecs")
+    ecs.create_cluster(clusterName="revisions")
+    arns = [ecs.register_task_definition(family="revisions", containerDefinitions=[
+        {"name": "c", "image": f"i:{n}", "memory": 512}])["taskDefinition"]["taskDefinitionArn"]
+        for n in (1, 2)]
+    ecs.deregister_task_definition(taskDefinition=arns[1])
+    latest = ecs.describe_task_definition(taskDefinition="revisions")["taskDefinition"]
+    assert latest["taskDefinitionArn"] == arns[0]  # the latest ACTIVE one, as ECS answers
+    with pytest.raises(ClientError, match="TaskDefinition is inactive"):
+        ecs.create_service(cluster="revisions", serviceName="svc", taskDefinition=arns[1],
+                           desiredCount=0)
+    ecs.create_service(cluster="revisions", serviceName="svc", taskDefinition=arns[0],
+                       desiredCount=0)
+    with pytest.raises(ClientError, match="TaskDefinition is inactive"):
+        ecs.update_service(cluster="revisions", service="svc", taskDefinition=arns[1])
+    ecs.deregister_task_definition(taskDefinition=arns[0])
+    with pytest.raises(ClientError, match="Unable to describe task definition"):
+        ecs.describe_task_definition(taskDefinition="revisions")

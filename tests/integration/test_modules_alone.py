@@ -25,10 +25,10 @@ EXAMPLE_INPUTS: dict[str, dict[str, Any]] = {
     "ecr": {"name": "mod-ecr"},
     "ecs": {"name": "mod-ecs", "region": "eu-central-1", "container_name": "backend",
             "container_image": "example/backend:1", "container_port": 8080, "cpu": 256,
-            "memory": 512, "desired_count": 1, "log_group_name": "/ecs/mod", "vpc_id": "vpc-1",
+            "memory": 512, "log_group_name": "/ecs/mod", "vpc_id": "vpc-1",
             "public_subnet_ids": SUBNETS, "private_subnet_ids": SUBNETS,
             "load_balancer_security_group_id": "sg-1", "service_security_group_id": "sg-2",
-            "load_balancer_name": "mod-lb", "target_group_name": "mod-tg",
+            "load_balancer_name": "mod-lb", "target_group_name_prefix": "mod-",
             "certificate_arn": "arn:aws:acm:eu-central-1:123456789012:certificate/"
                                "00000000-0000-4000-8000-000000000000",
             "tls_policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",

@@ -52,8 +52,25 @@ def test_a_settings_edit_that_replaces_the_database_needs_db_owners_and_leads() 
 
 
 def test_deleting_stateless_resources_is_not_risky() -> None:
-    result = needed([], [change("module.ecs.aws_lb.this", "aws_lb", "delete")])
+    result = needed([], [change("module.ecs.aws_iam_role.task", "aws_iam_role", "delete"),
+                         change("module.ecs.aws_ecs_task_definition.this",
+                                "aws_ecs_task_definition", "replace")])
     assert (LEADS,) not in result
+
+
+@pytest.mark.parametrize(("address", "kind"), [
+    ("module.ecs.aws_ecs_service.this", "aws_ecs_service"),
+    ("module.ecs.aws_lb_target_group.this", "aws_lb_target_group"),
+    ("module.ecs.aws_lb.this", "aws_lb"),
+])
+@pytest.mark.parametrize("action", ["replace", "delete"])
+def test_replacing_what_serves_the_traffic_is_risky(address: str, kind: str, action: str) -> None:
+    assert needed([], [change(address, kind, action)])[(LEADS,)] == {address}
+
+
+def test_updating_what_serves_the_traffic_in_place_is_not_risky() -> None:
+    result = needed([], [change("module.ecs.aws_ecs_service.this", "aws_ecs_service", "update")])
+    assert result == {(INFRA,): {"module.ecs.aws_ecs_service.this"}}
 
 
 def test_codeowners_must_be_valid_and_cover_terraform() -> None:

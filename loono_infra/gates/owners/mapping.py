@@ -3,7 +3,9 @@
 A planned resource belongs to the module directory that declares it, so a
 settings edit that replaces the database needs the database owners although no
 file under terraform/modules/rds/ changed. Deleting or replacing a stateful
-resource needs, in addition, one of the settings' risky-action approvers.
+resource, or one that serves the traffic (the ECS service, its target group, the load
+balancer: replacing them interrupts the service), needs, in addition, one of the settings'
+risky-action approvers.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from loono_infra.gates.owners.codeowners import CodeOwners
 
 STATEFUL_TYPES = frozenset({"aws_db_instance", "aws_ecr_repository", "aws_cloudwatch_log_group",
                             "aws_s3_bucket", "aws_dynamodb_table"})
+SERVING_TYPES = frozenset({"aws_ecs_service", "aws_lb_target_group", "aws_lb"})
+RISKY_TYPES = STATEFUL_TYPES | SERVING_TYPES
 RISKY_ACTIONS = frozenset({"delete", "replace"})
 
 
@@ -61,7 +65,7 @@ def requirements(codeowners: CodeOwners, files: Sequence[str],
                True) for c in changing]
     needed = _group(pairs)
     risky = sorted(c.address for c in changing
-                   if c.action in RISKY_ACTIONS and c.resource_type in STATEFUL_TYPES)
+                   if c.action in RISKY_ACTIONS and c.resource_type in RISKY_TYPES)
     if risky:
         needed.append(Requirement(tuple(risky_approvers), (), tuple(risky), risky=True))
     return needed

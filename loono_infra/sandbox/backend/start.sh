@@ -30,5 +30,6 @@ fi
 if [ "$LOONO_TEST_MODE" = "invalid-api" ]; then
   echo '{"openapi":"3.0.1","info":{"title":"loono"},"paths":"none"}' > /www/v3/api-docs
 fi
-echo "backend: version $LOONO_TEST_VERSION serving on 8080 ($LOONO_TEST_MODE)"
-exec httpd -f -p 8080 -h /www
+port="${SERVER_PORT:-8080}"  # Spring Boot's variable for its port
+echo "backend: version $LOONO_TEST_VERSION serving on $port ($LOONO_TEST_MODE)"
+exec httpd -f -p "$port" -h /www

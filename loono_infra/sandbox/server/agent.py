@@ -41,7 +41,7 @@ def ecs_services() -> Iterator[tuple[Any, Any]]:
     for regions in list(ecs_backends.values()):
         for backend in list(regions.values()):
             for service in list(backend.services.values()):
-                if service.status == "ACTIVE" and service.deployments:
+                if service.status == "ACTIVE":
                     yield backend, service
 
 
@@ -78,8 +78,19 @@ class EcsAgent:
                 LOG.exception("ECS agent tick failed")
 
     def tick(self) -> None:
+        active = set()
         for backend, service in ecs_services():
+            active.add(service.arn)
             self._drive(backend, service)
+        for arn in [arn for arn in self._runs if arn not in active]:
+            self._retire(self._runs.pop(arn))
+
+    def _retire(self, run: ServiceRun) -> None:
+        """A deleted service's tasks stop, as ECS stops them when the service goes."""
+        for task in run.live_tasks():
+            task.mark_stopped("Service deleted", "ServiceSchedulerInitiated", None)
+            if task._docker_id is not None:
+                self._runner.remove(task._docker_id)
 
     def _drive(self, backend: Any, service: Any) -> None:
         run = self._runs.setdefault(service.arn, ServiceRun())
@@ -164,7 +175,8 @@ class EcsAgent:
         except (PullError, secrets.SecretError) as failure:
             self._stop_task(service, run, task, str(failure), "TaskFailedToStart", None)
             return
-        docker_id, host_port = self._runner.start(_container_spec(container, injected))
+        spec = _container_spec(container, injected, getattr(definition, "memory", None))
+        docker_id, host_port = self._runner.start(spec)
         task.mark_running(docker_id, host_port, self._clock())
 
     # Deployments -------------------------------------------------------------------------
@@ -218,14 +230,18 @@ class EcsAgent:
         service.pending_count = len(live) - service.running_count
         targets = [("127.0.0.1", task._host_port) for task in live
                    if task._probe.healthy and task._host_port is not None]
-        for load_balancer_arn in spec.load_balancer_arns:
-            self._balancers.set_targets(load_balancer_arn, targets)
+        if spec.target_group_arn is not None:
+            self._balancers.set_targets(spec.target_group_arn, targets)
 
 
-def _container_spec(container: dict[str, Any], injected: dict[str, str]) -> ContainerSpec:
-    """The container's environment, with the secrets ECS injected (as ECS: secrets win)."""
+def _container_spec(container: dict[str, Any], injected: dict[str, str],
+                    task_memory: str | int | None) -> ContainerSpec:
+    """The container's environment, with the secrets ECS injected (as ECS: secrets win), and
+    its memory limit: the task's (Fargate), else the container's."""
     environment = {item["name"]: item["value"] for item in container.get("environment") or []}
     environment |= injected
     mappings = container.get("portMappings") or []
     port = int(mappings[0]["containerPort"]) if mappings else None
-    return ContainerSpec(container["image"], environment, port)
+    memory = task_memory or container.get("memory")
+    return ContainerSpec(container["image"], environment, port,
+                         int(memory) if memory else None)

@@ -38,7 +38,7 @@ class ListenerView:
     certificate: bytes | None = None
     key: bytes | None = None
     redirect: dict[str, Any] | None = None  # RedirectConfig of a redirect action
-    forwards: bool = False
+    forwards_to: str | None = None  # the target group ARN of a forward action
 
 
 ListenerLookup = Callable[[], ListenerView | None]
@@ -47,17 +47,18 @@ ListenerLookup = Callable[[], ListenerView | None]
 @dataclass
 class _Balancer:
     address: str
-    targets: list[tuple[str, int]] = field(default_factory=list)
     listeners: dict[int, ThreadingHTTPServer] = field(default_factory=dict)
 
 
 class Balancers:
-    """Every ALB of the sandbox: its address, its listeners and the healthy targets."""
+    """Every ALB of the sandbox (its address, its listeners) and the healthy targets of every
+    target group, as a listener's forward action finds them."""
 
     def __init__(self, addresses: list[str], tls_directory: Path) -> None:
         self._free = list(addresses)
         self._tls_directory = tls_directory
         self._balancers: dict[str, _Balancer] = {}
+        self._targets: dict[str, list[tuple[str, int]]] = {}
         self._contexts: dict[str, ssl.SSLContext] = {}
         self._lock = threading.Lock()
         self._turn = itertools.count()
@@ -94,14 +95,14 @@ class Balancers:
             if balancer is not None:
                 self._free.append(balancer.address)
 
-    def set_targets(self, load_balancer_arn: str, targets: list[tuple[str, int]]) -> None:
-        balancer = self._balancers.get(load_balancer_arn)
-        if balancer is not None:
-            balancer.targets = list(targets)
+    def set_targets(self, target_group_arn: str, targets: list[tuple[str, int]]) -> None:
+        """The healthy targets of a target group (registered by the ECS agent)."""
+        with self._lock:
+            self._targets[target_group_arn] = list(targets)
 
-    def pick(self, load_balancer_arn: str) -> tuple[str, int] | None:
-        balancer = self._balancers.get(load_balancer_arn)
-        targets = balancer.targets if balancer else []
+    def pick(self, target_group_arn: str) -> tuple[str, int] | None:
+        with self._lock:
+            targets = list(self._targets.get(target_group_arn, []))
         return targets[next(self._turn) % len(targets)] if targets else None
 
     def tls_context(self, view: ListenerView) -> ssl.SSLContext:
@@ -180,8 +181,8 @@ class _Listener(BaseHTTPRequestHandler):
             self._answer(503, [], b"503 Service Temporarily Unavailable (no listener)")
         elif view.redirect is not None:
             self._redirect(view.redirect, view.protocol)
-        elif view.forwards:
-            self._forward()
+        elif view.forwards_to is not None:
+            self._forward(view.forwards_to)
         else:
             self._answer(503, [], b"503 Service Temporarily Unavailable (no action)")
 
@@ -191,8 +192,8 @@ class _Listener(BaseHTTPRequestHandler):
         status = 302 if config.get("StatusCode") == "HTTP_302" else 301
         self._answer(status, [("Location", location)], b"")
 
-    def _forward(self) -> None:
-        target = self.server.balancers.pick(self.server.load_balancer_arn)
+    def _forward(self, target_group_arn: str) -> None:
+        target = self.server.balancers.pick(target_group_arn)
         if target is None:
             self._answer(503, [], b"503 Service Temporarily Unavailable (no healthy targets)")
             return

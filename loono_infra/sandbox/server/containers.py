@@ -32,6 +32,7 @@ class ContainerSpec:
     image: str
     environment: dict[str, str]
     container_port: int | None
+    memory_mib: int | None = None  # the task's memory: Fargate's hard limit, Docker's mem_limit
 
 
 @dataclass(frozen=True)
@@ -101,8 +102,9 @@ class ContainerRunner:
     def start(self, spec: ContainerSpec) -> tuple[str, int | None]:
         """Starts the container; returns its id and the host port of the container port."""
         ports = {f"{spec.container_port}/tcp": ("127.0.0.1", None)} if spec.container_port else {}
+        limit = {"mem_limit": f"{spec.memory_mib}m"} if spec.memory_mib else {}
         container: Container = self._client.containers.run(
-            self.local_reference(spec.image), detach=True, environment=spec.environment,
+            self.local_reference(spec.image), detach=True, environment=spec.environment, **limit,
             ports=ports, labels=self.labels, network=self.network())  # type: ignore[call-overload]
         container.reload()
         return str(container.id), _host_port(container.attrs, spec.container_port)

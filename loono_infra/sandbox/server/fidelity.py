@@ -19,6 +19,10 @@ from loono_infra.sandbox.server.deployments import (
     list_tasks_filters_by_service,
     update_service_starts_deployment,
 )
+from loono_infra.sandbox.server.revisions import (
+    family_names_latest_active_revision,
+    inactive_revisions_start_nothing,
+)
 
 # ECS CreateService request members moto accepts but does not keep on the service.
 ECS_SERVICE_MEMBERS_KEPT = {
@@ -142,6 +146,8 @@ FIXES: tuple[Callable[[], None], ...] = (
     rds_parameters_report_user_source,
     update_service_starts_deployment,
     list_tasks_filters_by_service,
+    family_names_latest_active_revision,
+    inactive_revisions_start_nothing,
 )
 
 

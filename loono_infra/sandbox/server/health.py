@@ -23,7 +23,6 @@ class HealthSpec:
     unhealthy_threshold: int = 2
     grace_period: float = 0.0
     target_group_arn: str | None = None
-    load_balancer_arns: tuple[str, ...] = ()
 
 
 def health_spec(service: Any) -> HealthSpec:
@@ -38,8 +37,7 @@ def health_spec(service: Any) -> HealthSpec:
                 timeout=float(group.health_check_timeout_seconds),
                 healthy_threshold=int(group.healthy_threshold_count),
                 unhealthy_threshold=int(group.unhealthy_threshold_count),
-                grace_period=grace, target_group_arn=group.arn,
-                load_balancer_arns=tuple(group.load_balancer_arns))
+                grace_period=grace, target_group_arn=group.arn)
     return HealthSpec(grace_period=grace)
 
 

@@ -96,9 +96,18 @@ def _lookup(backend: ELBv2Backend, load_balancer_arn: str, listener_arn: str) ->
         return ListenerView(
             protocol=listener.protocol, ssl_policy=listener.ssl_policy, certificate=certificate,
             key=key, redirect=first.get("RedirectConfig") if first.get("Type") == "redirect"
-            else None, forwards=first.get("Type") == "forward")
+            else None, forwards_to=_forward_target(first))
 
     return lookup
+
+
+def _forward_target(action: dict[str, Any]) -> str | None:
+    """The target group a forward action sends to (TargetGroupArn, or ForwardConfig's first)."""
+    if action.get("Type") != "forward":
+        return None
+    groups = (action.get("ForwardConfig") or {}).get("TargetGroups") or [{}]
+    found = action.get("TargetGroupArn") or groups[0].get("TargetGroupArn")
+    return str(found) if found else None
 
 
 def _certificate(backend: ELBv2Backend, arn: str | None) -> tuple[bytes | None, bytes | None]:

@@ -1,5 +1,5 @@
 # ECR: the backend's image repository. Tags are immutable so a tag always
-# names one build; every push is scanned; old images expire.
+# names one build; every push is scanned; old images expire, except those a deploy ran.
 
 resource "aws_ecr_repository" "this" {
   name                 = var.name
@@ -19,7 +19,22 @@ resource "aws_ecr_lifecycle_policy" "this" {
   policy = jsonencode({
     rules = [
       {
+        # Every image a deploy ran carries a deployed-<environment>-<time> tag (deploy/flow.py).
+        # Matched here, it can never be expired by the rules below (ECR's evaluation rules), so
+        # the running image and every rollback target stay; this rule expires none of them
+        # while fewer than 9999 exist.
         rulePriority = 1
+        description  = "Keep every image a deploy ran"
+        selection = {
+          tagStatus     = "tagged"
+          tagPrefixList = ["deployed-"]
+          countType     = "imageCountMoreThan"
+          countNumber   = 9999
+        }
+        action = { type = "expire" }
+      },
+      {
+        rulePriority = 2
         description  = "Expire untagged images after ${var.untagged_expiry_days} days"
         selection = {
           tagStatus   = "untagged"
@@ -30,7 +45,7 @@ resource "aws_ecr_lifecycle_policy" "this" {
         action = { type = "expire" }
       },
       {
-        rulePriority = 2
+        rulePriority = 3
         description  = "Keep the newest ${var.keep_images} images"
         selection = {
           tagStatus   = "any"

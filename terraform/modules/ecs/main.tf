@@ -98,8 +98,14 @@ resource "aws_iam_role" "task" {
   assume_role_policy = data.aws_iam_policy_document.tasks_assume.json
 }
 
+# Terraform owns the task's configuration; deploys own the image. This revision (family
+# <name>-config) is the template every deploy copies with its image swapped into a revision of
+# family <name>; its own image (var.container_image) is never started: the service is created
+# with no tasks, and after an apply that changes this revision `loono-infra apply` rolls the
+# service onto it with the image that runs now. Deploy revisions are not in Terraform's state,
+# so replacing this one never deregisters a revision a rollback needs.
 resource "aws_ecs_task_definition" "this" {
-  family                   = var.name
+  family                   = "${var.name}-config"
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
   cpu                      = tostring(var.cpu)
@@ -119,8 +125,10 @@ resource "aws_lb" "this" {
   idle_timeout               = 60
 }
 
+# name_prefix + create_before_destroy: a change that replaces the target group (its port)
+# creates the new one before the old, still in use, is deleted.
 resource "aws_lb_target_group" "this" {
-  name                 = var.target_group_name
+  name_prefix          = var.target_group_name_prefix
   port                 = var.container_port
   protocol             = "HTTP"
   target_type          = "ip"
@@ -135,6 +143,10 @@ resource "aws_lb_target_group" "this" {
     timeout             = var.health_check_timeout_seconds
     healthy_threshold   = var.health_check_healthy_threshold
     unhealthy_threshold = var.health_check_unhealthy_threshold
+  }
+
+  lifecycle {
+    create_before_destroy = true
   }
 }
 
@@ -173,7 +185,7 @@ resource "aws_ecs_service" "this" {
   name                               = var.name
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.this.arn
-  desired_count                      = var.desired_count
+  desired_count                      = 0
   launch_type                        = "FARGATE"
   platform_version                   = "1.4.0"
   deployment_minimum_healthy_percent = 100
@@ -199,10 +211,11 @@ resource "aws_ecs_service" "this" {
     container_port   = var.container_port
   }
 
-  # Deploys register new task definition revisions outside Terraform;
-  # Terraform must not roll the service back to the revision it created.
+  # The service starts with no tasks (nothing is deployed yet); deploys own the running
+  # revision and the task count (service.desired_count), so Terraform never rolls the service
+  # back to its template or scales it.
   lifecycle {
-    ignore_changes = [task_definition]
+    ignore_changes = [task_definition, desired_count]
   }
 
   depends_on = [aws_lb_listener.https, aws_iam_role_policy.execution_secrets]

@@ -7,7 +7,8 @@ output "service_name" {
 }
 
 output "task_definition_arn" {
-  value = aws_ecs_task_definition.this.arn
+  description = "Terraform's configuration revision (family <name>-config): deploys copy it."
+  value       = aws_ecs_task_definition.this.arn
 }
 
 output "load_balancer_dns_name" {

@@ -33,11 +33,6 @@ variable "memory" {
   type        = number
 }
 
-variable "desired_count" {
-  description = "Number of tasks to keep running."
-  type        = number
-}
-
 variable "environment" {
   description = "Plain environment variables of the container (never secrets)."
   type        = map(string)
@@ -120,8 +115,8 @@ variable "tls_policy" {
   type        = string
 }
 
-variable "target_group_name" {
-  description = "Name of the target group (32 characters at most)."
+variable "target_group_name_prefix" {
+  description = "Prefix of the target group's name (6 characters at most); AWS adds the rest."
   type        = string
 }
 
