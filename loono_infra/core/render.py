@@ -284,6 +284,7 @@ def _rds_module(source: str) -> dict[str, Any]:
         "security_group_id": "${module.network.database_security_group_id}",
         "master_password": f"${{var.{PASSWORD_VARIABLE}}}",
         "port": DATABASE_PORT,
+        "log_retention_days": "${var.logs.retention_days}",
         **{name: f"${{var.database.{name}}}" for name in names},
     }
 

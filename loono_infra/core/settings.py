@@ -50,7 +50,7 @@ RDS_IDENTIFIER_MAX = 63
 
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
-_ENGINE_VERSION = re.compile(r"^(\d+)(\.\d+){1,2}$")
+_ENGINE_VERSION = re.compile(r"^[1-9][0-9]$")  # PostgreSQL 10 and later: the major alone
 _DB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
 _ECR_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -197,7 +197,9 @@ class ServiceSettings(_Model):
 class DatabaseSettings(_Model):
     """The RDS PostgreSQL instance."""
 
-    engine_version: str = Field(description="PostgreSQL version, e.g. 12.5.")
+    engine_version: str = Field(description=(
+        "PostgreSQL major version, e.g. 16: RDS picks the minor and upgrades it itself "
+        "(auto minor version upgrade); changing it is a major upgrade."))
     instance_class: str = Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
     database_name: str = "loono"
     master_username: str = Field(default="loono", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
@@ -218,7 +220,8 @@ class DatabaseSettings(_Model):
     @classmethod
     def _engine_version(cls, value: str) -> str:
         if not _ENGINE_VERSION.match(value):
-            raise ValueError("expected MAJOR.MINOR, e.g. 12.5")
+            raise ValueError("expected the major version only, e.g. 16 (RDS upgrades the minor "
+                             "version itself; a pinned minor would fight it)")
         return value
 
     @field_validator("database_name")
@@ -247,8 +250,7 @@ class DatabaseSettings(_Model):
     @property
     def parameter_group_family(self) -> str:
         """The RDS parameter group family of this engine version, e.g. postgres12."""
-        major, minor = self.engine_version.split(".")[:2]
-        return f"postgres{major}" if int(major) >= 10 else f"postgres{major}.{minor}"
+        return f"postgres{self.engine_version}"
 
 
 _ACM_ARN = re.compile(r"^arn:aws(-[a-z]+)*:acm:[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d:\d{12}:"

@@ -187,3 +187,34 @@ def test_a_replaced_service_runs_the_deployed_image_and_the_gate_calls_it_risky(
     assert status.image == deployed and status.healthy
     assert not any(image.endswith(":bootstrap") for image in stack.every_task_image())
     assert stack.service()["loadBalancers"][0]["containerPort"] == 8081
+
+
+def test_a_minor_upgrade_by_aws_leaves_the_plan_clean_and_12_to_16_applies(
+        stack: Stack) -> None:
+    rds, identifier = stack.aws("rds"), "loono-sbx-db"
+    before = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
+    assert before["EngineVersion"] == "12" and before["AutoMinorVersionUpgrade"]
+    rds.modify_db_instance(DBInstanceIdentifier=identifier, EngineVersion="12.22",
+                           ApplyImmediately=True)  # what AWS does in a maintenance window
+    settings = stack.settings()
+    clean = pipeline.plan(settings)
+    assert [c.address for c in clean.changes if c.changes_something] == []
+    assert clean.decision is not None and clean.decision.passed
+
+    settings = stack.edit('engine_version = "12"', 'engine_version = "16"')
+    upgrade = pipeline.plan(settings)
+    actions = {c.address: c.action for c in upgrade.changes if c.changes_something}
+    assert actions == {"module.rds.aws_db_instance.this": "update",
+                       "module.rds.aws_db_parameter_group.this": "replace"}
+    assert upgrade.decision is not None and upgrade.decision.passed, \
+        [f.check_id for f in upgrade.decision.failures]
+    pipeline.apply(upgrade, settings)
+    after = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
+    assert after["EngineVersion"] == "16"
+    group = after["DBParameterGroups"][0]["DBParameterGroupName"]
+    assert group.startswith("loono-sbx-db-")
+    family = rds.describe_db_parameter_groups(DBParameterGroupName=group)[
+        "DBParameterGroups"][0]["DBParameterGroupFamily"]
+    assert family == "postgres16"
+    assert not pipeline.plan(settings).has_changes
+    assert service_status(settings).healthy  # the service still reaches its database

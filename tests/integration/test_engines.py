@@ -15,7 +15,7 @@ from tests.integration.conftest import terraform_1_0_binary
 
 PRODUCTION_FIGURES = {
     "module.rds.aws_db_instance.this": {
-        "engine_version": "12.5", "allocated_storage": 20, "max_allocated_storage": 100,
+        "engine_version": "12", "allocated_storage": 20, "max_allocated_storage": 100,
         "backup_retention_period": 7, "deletion_protection": True, "storage_encrypted": True,
         "publicly_accessible": False, "skip_final_snapshot": False},
     "module.ecs.aws_ecs_task_definition.this": {"cpu": "256", "memory": "512"},

@@ -51,7 +51,7 @@ def test_settings_values_reach_terraform_only_as_tfvars_literals() -> None:
     tfvars = json.loads(files["terraform.tfvars.json"])
     assert tfvars["service"]["environment"]["GREETING"] == '${file("/etc/passwd")}'
     assert "/etc/passwd" not in files["main.tf.json"]
-    assert tfvars["service"]["cpu"] == 256 and tfvars["database"]["engine_version"] == "12.5"
+    assert tfvars["service"]["cpu"] == 256 and tfvars["database"]["engine_version"] == "12"
 
 
 def test_no_secret_in_any_rendered_file(monkeypatch: object) -> None:

@@ -23,7 +23,7 @@ def production_data() -> dict[str, Any]:
 def test_production_carries_todays_figures() -> None:
     s = load_settings(PRODUCTION)
     assert (s.service.cpu, s.service.memory, s.service.desired_count) == (256, 512, 1)
-    assert s.database.engine_version == "12.5"
+    assert s.database.engine_version == "12"
     assert (s.database.allocated_storage_gb, s.database.max_allocated_storage_gb) == (20, 100)
     assert s.database.backup_retention_days == 7
     assert s.service.health_check.healthy_threshold == 3
@@ -68,7 +68,8 @@ BAD_INPUTS = [
     ("database.max_allocated_storage_gb", 70000, "database.max_allocated_storage_gb", "less than"),
     ("database.backup_retention_days", 36, "database.backup_retention_days", "less than or equal"),
     ("database.backup_retention_days", -1, "database.backup_retention_days", "greater than"),
-    ("database.engine_version", "twelve", "database.engine_version", "MAJOR.MINOR"),
+    ("database.engine_version", "twelve", "database.engine_version", "major version only"),
+    ("database.engine_version", "12.5", "database.engine_version", "a pinned minor would fight"),
     ("region", "europe", "region", "not an AWS region"),
     ("name_prefix", "loono-production-backend-green", "name_prefix", "32 character limit"),
     ("name_prefix", "Loono", "name_prefix", "lowercase"),

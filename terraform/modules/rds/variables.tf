@@ -87,3 +87,8 @@ variable "log_min_duration_ms" {
   type        = number
   default     = 1000
 }
+
+variable "log_retention_days" {
+  description = "Days the exported PostgreSQL and upgrade logs are kept."
+  type        = number
+}
