@@ -72,6 +72,9 @@ lint: setup ## ruff, mypy --strict, the import contract (layers), terraform fmt 
 	$(VENV)/bin/ruff check loono_infra tests bench policies
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-logo --no-cache
+	$(CLI) fmt --check
+	$(CLI) validate --env production
+	$(CLI) validate --env sandbox
 
 unit: setup ## Pure, fast tests
 	$(VENV)/bin/pytest tests/unit -q

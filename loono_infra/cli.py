@@ -419,6 +419,29 @@ def validate(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption 
 
 
 @app.command()
+def fmt(check: Annotated[bool, typer.Option(
+            "--check", help="Change nothing; exit 1 when a file is not formatted.")] = False,
+        folder: Annotated[Path, typer.Option(help="The Terraform to format.")] = Path("terraform"),
+        ) -> None:
+    """`terraform fmt` of the modules with the embedded Terraform (no binary needed).
+
+    Example: loono-infra fmt --check
+    """
+    def body() -> int:
+        from loono_infra.core.terraform.commands import unformatted
+        from loono_infra.core.terraform.engine import EmbeddedEngine
+
+        if not folder.is_dir():
+            raise LoonoError(f"{folder}: no such folder")
+        files = unformatted(EmbeddedEngine(), folder.resolve(), dict(os.environ), fix=not check)
+        verb = "not formatted" if check else "formatted"
+        _show([f"{verb}: {name}" for name in files] or [f"{folder}: formatted"])
+        return EXIT_ERROR if check and files else EXIT_OK
+
+    _run(body)
+
+
+@app.command()
 def bootstrap(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = False,
               environments_dir: DirOption = Path("environments")) -> None:
     """Create the state bucket and lock table if missing; change nothing that exists.

@@ -63,3 +63,18 @@ def test_a_deregistered_revision_starts_nothing_and_a_family_names_its_latest_ac
     ecs.deregister_task_definition(taskDefinition=arns[0])
     with pytest.raises(ClientError, match="Unable to describe task definition"):
         ecs.describe_task_definition(taskDefinition="revisions")
+
+
+def test_a_load_balancer_needs_room_in_its_subnets(sandbox: SandboxInfo, aws: Any) -> None:
+    ec2, elbv2 = aws("ec2"), aws("elbv2")
+    vpc = ec2.create_vpc(CidrBlock="10.78.0.0/20")["Vpc"]["VpcId"]
+    small = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.78.0.{16 * n}/28",
+                               AvailabilityZone=zone)["Subnet"]["SubnetId"]
+             for n, zone in enumerate(("eu-central-1a", "eu-central-1b"))]
+    with pytest.raises(ClientError, match=r"InvalidSubnet.*8 free IP addresses"):
+        elbv2.create_load_balancer(Name="too-small", Subnets=small, Type="application")
+    roomy = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.78.{1 + n}.0/27",
+                               AvailabilityZone=zone)["Subnet"]["SubnetId"]
+             for n, zone in enumerate(("eu-central-1a", "eu-central-1b"))]
+    created = elbv2.create_load_balancer(Name="roomy", Subnets=roomy, Type="application")
+    elbv2.delete_load_balancer(LoadBalancerArn=created["LoadBalancers"][0]["LoadBalancerArn"])

@@ -29,6 +29,10 @@ EXPECTED = {
                      "aws_iam_role_policy_attachment.fail_log_reader"),
     "CKV_LOONO_14": ("aws_db_instance.pass_db", "aws_db_instance.fail_db"),
     "CKV_LOONO_15": ("aws_iam_role_policy.pass_execution", "aws_iam_role_policy.fail_execution"),
+    "CKV_LOONO_16": ("aws_db_instance.pass_db", "aws_db_instance.fail_db"),
+    "CKV_LOONO_17": ("aws_sns_topic.pass_topic", "aws_sns_topic.fail_topic"),
+    "CKV_LOONO_18": ("aws_iam_role.pass_trust", "aws_iam_role.fail_trust"),
+    "CKV_LOONO_19": ("aws_subnet.pass_subnet", "aws_subnet.fail_subnet"),
 }
 
 

@@ -29,3 +29,33 @@ def test_production_validates_with_no_credentials_and_no_network(tmp_path: Path)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert '"valid": true' in completed.stdout
     assert not (project / ".loono" / "aws" / "production" / "plan.tfplan").exists()
+
+
+def test_fmt_check_names_an_unformatted_module_and_fmt_fixes_it(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from loono_infra.cli import app
+
+    module = tmp_path / "terraform" / "modules" / "x"
+    module.mkdir(parents=True)
+    (module / "main.tf").write_text('locals {\n  a = 1\n  long_name = 2\n}\n')
+    runner = CliRunner()
+    checked = runner.invoke(app, ["fmt", "--check", "--folder", str(tmp_path / "terraform")])
+    assert checked.exit_code == 1 and "not formatted" in checked.output
+    assert "modules/x/main.tf" in checked.output
+    assert (module / "main.tf").read_text() == 'locals {\n  a = 1\n  long_name = 2\n}\n'
+    fixed = runner.invoke(app, ["fmt", "--folder", str(tmp_path / "terraform")])
+    assert fixed.exit_code == 0
+    assert (module / "main.tf").read_text() == 'locals {\n  a         = 1\n  long_name = 2\n}\n'
+    again = runner.invoke(app, ["fmt", "--check", "--folder", str(tmp_path / "terraform")])
+    assert again.exit_code == 0, again.output
+
+
+def test_the_project_modules_are_formatted() -> None:
+    from typer.testing import CliRunner
+
+    from loono_infra.cli import app
+
+    checked = CliRunner().invoke(app, ["fmt", "--check", "--folder",
+                                       str(PROJECT_ROOT / "terraform")])
+    assert checked.exit_code == 0, checked.output

@@ -119,6 +119,15 @@ def validate(engine: Engine, workdir: Path, env: Mapping[str, str]) -> list[Diag
     return diagnostics
 
 
+def unformatted(engine: Engine, folder: Path, env: Mapping[str, str], fix: bool) -> list[str]:
+    """`fmt -recursive` of folder: the files not in canonical format (fixed when fix)."""
+    arguments = ["fmt", "-recursive", "-list=true"] + ([] if fix else ["-check"])
+    completed = engine.run([*arguments, str(folder)], folder.parent, env)
+    if completed.returncode not in (0, 3):
+        raise TerraformError("fmt", [], completed.stderr or completed.stdout)
+    return [line for line in completed.stdout.splitlines() if line.strip()]
+
+
 def provider_schema(engine: Engine, workdir: Path, env: Mapping[str, str]) -> dict[str, Any]:
     """The providers' schemas (`providers schema -json`) of an initialised workdir."""
     completed = engine.run(tf_args.providers_schema_args(), workdir, env)

@@ -23,6 +23,7 @@ from loono_infra.sandbox.server.revisions import (
     family_names_latest_active_revision,
     inactive_revisions_start_nothing,
 )
+from loono_infra.sandbox.server.strictness import load_balancers_need_room_in_their_subnets
 
 # ECS CreateService request members moto accepts but does not keep on the service.
 ECS_SERVICE_MEMBERS_KEPT = {
@@ -148,6 +149,7 @@ FIXES: tuple[Callable[[], None], ...] = (
     list_tasks_filters_by_service,
     family_names_latest_active_revision,
     inactive_revisions_start_nothing,
+    load_balancers_need_room_in_their_subnets,
 )
 
 

@@ -4,6 +4,9 @@
 
 locals {
   alarm_actions = [aws_sns_topic.alarms.arn]
+  # Built from known values, so the topic's policy (and the checks that read it) is known at plan
+  # time, the same before and after the topic exists.
+  alarm_topic_arn = "arn:${data.aws_partition.current.partition}:sns:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:${var.name}-alarms"
 }
 
 resource "aws_cloudwatch_log_group" "service" {
@@ -11,9 +14,68 @@ resource "aws_cloudwatch_log_group" "service" {
   retention_in_days = var.log_retention_days
 }
 
+# The alarm topic is encrypted with a key of its own: CloudWatch can publish to an encrypted
+# topic only when the key's policy lets it use the key, and the AWS managed key alias/aws/sns
+# cannot be given to it (every notification would fail with KMS AccessDenied, silently).
+resource "aws_kms_key" "alarms" {
+  description             = "Encrypts the ${var.name} alarm topic; CloudWatch alarms may use it"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "AccountAdministers"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        Sid       = "CloudWatchAlarmsPublish"
+        Effect    = "Allow"
+        Principal = { Service = "cloudwatch.amazonaws.com" }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
+        Resource  = "*"
+        Condition = { StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id } }
+      },
+    ]
+  })
+}
+
+resource "aws_kms_alias" "alarms" {
+  name          = "alias/${var.name}-alarms"
+  target_key_id = aws_kms_key.alarms.key_id
+}
+
 resource "aws_sns_topic" "alarms" {
   name              = "${var.name}-alarms"
-  kms_master_key_id = "alias/aws/sns"
+  kms_master_key_id = aws_kms_key.alarms.arn
+}
+
+# Only this account's CloudWatch alarms (and the account itself) publish to the topic.
+resource "aws_sns_topic_policy" "alarms" {
+  arn = aws_sns_topic.alarms.arn
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "CloudWatchAlarmsPublish"
+        Effect    = "Allow"
+        Principal = { Service = "cloudwatch.amazonaws.com" }
+        Action    = "sns:Publish"
+        Resource  = local.alarm_topic_arn
+        Condition = { StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id } }
+      },
+      {
+        Sid       = "AccountManages"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root" }
+        Action    = ["sns:Publish", "sns:Subscribe", "sns:GetTopicAttributes", "sns:SetTopicAttributes"]
+        Resource  = local.alarm_topic_arn
+      },
+    ]
+  })
 }
 
 # Someone hears the alarms. An e-mail address confirms its subscription once (Terraform does not
@@ -87,6 +149,25 @@ resource "aws_cloudwatch_metric_alarm" "unhealthy_targets" {
   ok_actions          = local.alarm_actions
 }
 
+# The outage that matters most: the only task is gone. UnHealthyHostCount stays 0 when the
+# target is deregistered, so the alarm watches the healthy ones; no data (no target at all)
+# is breaching.
+resource "aws_cloudwatch_metric_alarm" "no_healthy_targets" {
+  alarm_name          = "${var.name}-no-healthy-targets"
+  alarm_description   = "No healthy target behind the load balancer: the service is down"
+  namespace           = "AWS/ApplicationELB"
+  metric_name         = "HealthyHostCount"
+  statistic           = "Minimum"
+  comparison_operator = "LessThanThreshold"
+  threshold           = 1
+  period              = 60
+  evaluation_periods  = 2
+  treat_missing_data  = "breaching"
+  dimensions          = { LoadBalancer = var.load_balancer_arn_suffix, TargetGroup = var.target_group_arn_suffix }
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
 resource "aws_cloudwatch_metric_alarm" "database_cpu" {
   alarm_name          = "${var.name}-db-cpu-high"
   alarm_description   = "Database CPU above ${var.cpu_alarm_percent}%"
@@ -119,12 +200,22 @@ resource "aws_cloudwatch_metric_alarm" "database_free_storage" {
 
 data "aws_caller_identity" "current" {}
 
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+# People of this account, signed in with MFA.
 data "aws_iam_policy_document" "log_reader_assume" {
   statement {
     actions = ["sts:AssumeRole"]
     principals {
       type        = "AWS"
-      identifiers = ["arn:aws:iam::${data.aws_caller_identity.current.account_id}:root"]
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:MultiFactorAuthPresent"
+      values   = ["true"]
     }
   }
 }

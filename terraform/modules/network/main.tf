@@ -2,6 +2,14 @@
 # private subnets for the service and the database, and three security groups
 # that chain internet -> load balancer -> service -> database.
 
+# Subnets are /24 (251 addresses; an ALB needs at least a /27 with 8 free) whatever the VPC's
+# size (/16 to /20): 24 - prefix new bits. Private subnets start at index 100 in a /16 (the
+# addresses the stack has always had), and halfway in smaller VPCs.
+locals {
+  subnet_newbits = 24 - tonumber(split("/", var.cidr_block)[1])
+  private_offset = min(100, pow(2, local.subnet_newbits) / 2)
+}
+
 resource "aws_vpc" "this" {
   cidr_block           = var.cidr_block
   enable_dns_support   = true
@@ -18,7 +26,7 @@ resource "aws_subnet" "public" {
   count                   = length(var.availability_zones)
   vpc_id                  = aws_vpc.this.id
   availability_zone       = var.availability_zones[count.index]
-  cidr_block              = cidrsubnet(var.cidr_block, 8, count.index)
+  cidr_block              = cidrsubnet(var.cidr_block, local.subnet_newbits, count.index)
   map_public_ip_on_launch = false
   tags                    = { Name = "${var.name}-public-${count.index}", Tier = "public" }
 }
@@ -27,7 +35,7 @@ resource "aws_subnet" "private" {
   count             = length(var.availability_zones)
   vpc_id            = aws_vpc.this.id
   availability_zone = var.availability_zones[count.index]
-  cidr_block        = cidrsubnet(var.cidr_block, 8, count.index + 100)
+  cidr_block        = cidrsubnet(var.cidr_block, local.subnet_newbits, count.index + local.private_offset)
   tags              = { Name = "${var.name}-private-${count.index}", Tier = "private" }
 }
 
