@@ -51,6 +51,7 @@ RDS_IDENTIFIER_MAX = 63
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
 _ENGINE_VERSION = re.compile(r"^[1-9][0-9]$")  # PostgreSQL 10 and later: the major alone
+RESERVED_USERNAMES = frozenset({"rdsadmin", "rdsrepladmin", "postgres"})
 _DB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
 _ECR_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -202,7 +203,10 @@ class DatabaseSettings(_Model):
         "(auto minor version upgrade); changing it is a major upgrade."))
     instance_class: str = Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
     database_name: str = "loono"
-    master_username: str = Field(default="loono", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
+    master_username: str = Field(
+        default="loono", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,62}$",
+        description="Master user; not a name RDS or PostgreSQL reserves (rdsadmin, "
+                    "rdsrepladmin, postgres, pg_*).")
     allocated_storage_gb: int = Field(ge=RDS_MIN_STORAGE_GB, le=RDS_MAX_STORAGE_GB)
     max_allocated_storage_gb: int = Field(
         le=RDS_MAX_STORAGE_GB, description="Storage autoscaling bound; above allocated."
@@ -222,6 +226,13 @@ class DatabaseSettings(_Model):
         if not _ENGINE_VERSION.match(value):
             raise ValueError("expected the major version only, e.g. 16 (RDS upgrades the minor "
                              "version itself; a pinned minor would fight it)")
+        return value
+
+    @field_validator("master_username")
+    @classmethod
+    def _master_username(cls, value: str) -> str:
+        if value.lower() in RESERVED_USERNAMES or value.lower().startswith("pg_"):
+            raise ValueError(f"{value!r} is reserved by RDS or PostgreSQL")
         return value
 
     @field_validator("database_name")
@@ -510,6 +521,9 @@ class Settings(_Model):
     def _prefix(cls, value: str) -> str:
         if not _PREFIX.match(value) or "--" in value:
             raise ValueError("lowercase letters, digits and single hyphens; starts with a letter")
+        if value.endswith("-config"):
+            raise ValueError("must not end in -config: <prefix>-config is the task definition "
+                             "family of Terraform's template, which another prefix would share")
         if len(value) > LOAD_BALANCER_NAME_MAX - len("-tg"):
             raise ValueError(
                 f"at most {LOAD_BALANCER_NAME_MAX - 3} characters: the load balancer and "

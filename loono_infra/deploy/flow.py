@@ -146,7 +146,7 @@ class _Deploy:
     def deploy(self, reference: ImageReference, engine: docker.DockerClient,
                build: Path | None) -> None:
         described = self.service.describe()
-        previous = self.service.current_task_definition(described)
+        previous = self._last_good(self.service.current_task_definition(described))
         url = base_url(self.settings, described, self.clients.elbv2,
                        on_sandbox=self.clients.on_sandbox)
         template = self._template()
@@ -158,9 +158,8 @@ class _Deploy:
     def converge(self) -> None:
         described = self.service.describe()
         running = self.service.current_task_definition(described)
-        deployed = (latest_revision(self.clients.ecs, self.families.deployed)
-                    if self.families.is_template(running) else running)
-        if deployed is None:
+        deployed = self._last_good(running)
+        if self.families.is_template(deployed):
             self._step("no image deployed yet: the first deploy starts the service")
             self.record.finish("nothing_deployed")
             return
@@ -174,6 +173,13 @@ class _Deploy:
         url = base_url(self.settings, described, self.clients.elbv2,
                        on_sandbox=self.clients.on_sandbox)
         self._roll(template, image, deployed, url)
+
+    def _last_good(self, running: str) -> str:
+        """What a rollback returns to: the running revision, or, when the service runs the
+        template (new or replaced service), the last deployed revision if there is one."""
+        if not self.families.is_template(running):
+            return running
+        return latest_revision(self.clients.ecs, self.families.deployed) or running
 
     def _stale(self, described: Mapping[str, Any], running: str, template: str) -> bool:
         """Whether the service runs other than the template's configuration and task count."""
@@ -310,7 +316,9 @@ class _Deploy:
         self._step(f"rolling back to {short_revision(previous)}")
         count = 0 if self.families.is_template(previous) else self.settings.service.desired_count
         try:
-            if self.service.current_task_definition() != previous:
+            described = self.service.describe()
+            if (self.service.current_task_definition(described) != previous
+                    or described.get("desiredCount") != count):
                 self.service.update(previous, count)
             result = self._wait(previous)
             deregister(self.clients.ecs, failed)

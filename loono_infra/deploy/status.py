@@ -12,7 +12,7 @@ from loono_infra.deploy.acceptors import Observation
 from loono_infra.deploy.checks import health_verdict, http_fetch
 from loono_infra.deploy.clients import DeployClients
 from loono_infra.deploy.service import EcsService, base_url, running_revision, service_ref
-from loono_infra.deploy.taskdef import Families, image_of
+from loono_infra.deploy.taskdef import Families, image_of, latest_revision
 from loono_infra.flow.targets import resolve_target
 
 NOTHING_DEPLOYED = "no image deployed yet (the service has no tasks until the first deploy)"
@@ -56,10 +56,16 @@ def service_status(settings: Settings, sandbox: bool | None = None,
     seen = Observation(service.describe())
     primary = seen.primary or {}
     revision = running_revision(seen.service)
-    undeployed = not revision or Families(settings.name_prefix).is_template(revision)
-    image = "" if undeployed else image_of(clients.ecs, revision, settings.service.container_name)
-    url, health = (None, NOTHING_DEPLOYED) if undeployed else _health(settings, seen.service,
-                                                                        clients)
+    families = Families(settings.name_prefix)
+    on_template = not revision or families.is_template(revision)
+    image = "" if on_template else image_of(clients.ecs, revision, settings.service.container_name)
+    if not on_template:
+        url, health = _health(settings, seen.service, clients)
+    elif latest_revision(clients.ecs, families.deployed) is None:
+        url, health = None, NOTHING_DEPLOYED
+    else:  # e.g. a replaced service whose rollout failed: an outage, not a fresh environment
+        url, health = None, ("no tasks: the service runs Terraform's template although "
+                             f"{families.deployed} was deployed (apply or deploy to restore)")
     return ServiceStatus(
         environment=settings.environment, service=str(service.ref), task_definition=revision,
         image=image, digest=image.split("@", 1)[1] if "@" in image else None,

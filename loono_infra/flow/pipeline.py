@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
 from loono_infra.clients.github import GitHubContext
-from loono_infra.core.errors import PlanFileError
+from loono_infra.core.errors import LoonoError, PlanFileError, TerraformError
 from loono_infra.core.plans import (
     PLAN_RECORD,
     ApplyResult,
@@ -179,13 +180,26 @@ def apply(plan_: Plan, settings: Settings | None = None, *, engine: Engine | Non
                                           str(topic) if topic else None)
     with workdir_lock(target.workdir):
         require_unchanged(plan_)
-        commands.apply(target.engine, target.workdir, env, PLAN_FILE)
+        try:
+            commands.apply(target.engine, target.workdir, env, PLAN_FILE)
+        except TerraformError:
+            _restore_service(settings, plan_)
+            raise
         plan_.plan_file.unlink(missing_ok=True)
         (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
         values = commands.outputs(target.engine, target.workdir, env)
     rollout = _converge_service(settings, plan_) if plan_.mode != "destroy" else None
     return ApplyResult(settings.environment, plan_.sandbox, plan_.digest, plan_.summary, values,
                        emergency.as_dict() if emergency else None, rollout)
+
+
+def _restore_service(settings: Settings, plan_: Plan) -> None:
+    """After an apply that failed part way: a service it replaced (no tasks yet) gets the
+    deployed image back if it exists now; Terraform's error is what the caller is told."""
+    if plan_.service_rollout is None:
+        return
+    with contextlib.suppress(LoonoError):
+        _converge_service(settings, plan_)
 
 
 def _converge_service(settings: Settings, plan_: Plan) -> dict[str, Any]:

@@ -101,6 +101,16 @@ class DatabaseServers:
         except (docker.errors.DockerException, OSError) as error:
             raise SandboxError(f"cannot build the sandbox's PostgreSQL image: {error}") from error
         data, init = self._prepare(request)
+        try:
+            self._run(image, request, data, init, ready_within)
+        except BaseException:
+            self.remove(request.identifier)
+            raise
+        finally:  # read once by the first start; never left on disk
+            (init / "password").unlink(missing_ok=True)
+
+    def _run(self, image: str, request: DatabaseRequest, data: Path, init: Path,
+             ready_within: float) -> None:
         container = self._client.containers.run(
             image, detach=True, name=self._name(request.identifier), user=database_uid(),
             environment={"MASTER_USER": request.username, "DB_NAME": request.database or "",
@@ -146,5 +156,6 @@ def _wait_until_ready(container: Container, within: float) -> None:
         if container.status == "exited":
             break
         time.sleep(0.2)
-    logs = container.logs(tail=20).decode(errors="replace")
-    raise SandboxError(f"the sandbox database {container.name} did not start:\n{logs}")
+    # its log is not quoted: a failed first start may show the statement that set the password
+    raise SandboxError(f"the sandbox database {container.name} did not start within "
+                       f"{within:g} s ({container.status}); see `docker logs {container.name}`")

@@ -39,6 +39,21 @@ resource "aws_kms_key" "alarms" {
         Resource  = "*"
         Condition = { StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id } }
       },
+      {
+        # this account's principals allowed to publish (the emergency apply's announcement)
+        # use the key through SNS only
+        Sid       = "AccountPublishesThroughSns"
+        Effect    = "Allow"
+        Principal = { AWS = "*" }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
+        Resource  = "*"
+        Condition = {
+          StringEquals = {
+            "kms:ViaService"    = "sns.${data.aws_region.current.name}.amazonaws.com"
+            "kms:CallerAccount" = data.aws_caller_identity.current.account_id
+          }
+        }
+      },
     ]
   })
 }

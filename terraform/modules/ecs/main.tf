@@ -51,8 +51,8 @@ data "aws_caller_identity" "current" {}
 
 data "aws_partition" "current" {}
 
-# ECS tasks of this account's clusters in this region only (the confused-deputy conditions AWS
-# recommends for ecs-tasks.amazonaws.com).
+# ECS tasks of this account only (the confused-deputy condition AWS shows for
+# ecs-tasks.amazonaws.com; aws:SourceArn is documented for task roles, not execution roles).
 data "aws_iam_policy_document" "tasks_assume" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -64,11 +64,6 @@ data "aws_iam_policy_document" "tasks_assume" {
       test     = "StringEquals"
       variable = "aws:SourceAccount"
       values   = [data.aws_caller_identity.current.account_id]
-    }
-    condition {
-      test     = "ArnLike"
-      variable = "aws:SourceArn"
-      values   = ["arn:${data.aws_partition.current.partition}:ecs:${var.region}:${data.aws_caller_identity.current.account_id}:*"]
     }
   }
 }

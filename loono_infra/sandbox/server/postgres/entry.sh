@@ -11,7 +11,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     if [ -n "${DB_NAME:-}" ]; then
       echo "CREATE DATABASE \"$DB_NAME\" OWNER \"$MASTER_USER\";"
     fi
-  } | postgres --single -D "$PGDATA" postgres >/dev/null
+  } | postgres --single -D "$PGDATA" postgres >/dev/null 2>&1  # a failed statement would echo it
 fi
 exec postgres -D "$PGDATA" -p "$PGPORT" -c fsync=off -c listen_addresses='*' \
   -c unix_socket_directories=/tmp
