@@ -9,6 +9,7 @@ later name a major with one number.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from checkov.common.models.enums import CheckCategories, CheckResult
@@ -37,6 +38,8 @@ class EngineVersionMajorOnly(BaseResourceCheck):
         version = str(_first(conf, "engine_version") or "")
         if not version:
             return CheckResult.PASSED  # AWS's default version, upgraded by AWS
+        if not re.fullmatch(r"[0-9.]+", version):
+            return CheckResult.UNKNOWN  # a variable the module scan cannot resolve: the plan can
         return CheckResult.PASSED if version.isdigit() else CheckResult.FAILED
 
 

@@ -68,7 +68,8 @@ resource "aws_sns_topic" "alarms" {
   kms_master_key_id = aws_kms_key.alarms.arn
 }
 
-# Only this account's CloudWatch alarms (and the account itself) publish to the topic.
+# This account's CloudWatch alarms publish to the topic (the account's own principals need no
+# statement here: within one account their IAM policies suffice).
 resource "aws_sns_topic_policy" "alarms" {
   arn = aws_sns_topic.alarms.arn
   policy = jsonencode({
@@ -81,13 +82,6 @@ resource "aws_sns_topic_policy" "alarms" {
         Action    = "sns:Publish"
         Resource  = local.alarm_topic_arn
         Condition = { StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id } }
-      },
-      {
-        Sid       = "AccountManages"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root" }
-        Action    = ["sns:Publish", "sns:Subscribe", "sns:GetTopicAttributes", "sns:SetTopicAttributes"]
-        Resource  = local.alarm_topic_arn
       },
     ]
   })
