@@ -4,7 +4,8 @@ With auto_minor_version_upgrade on (AWS's default), RDS moves the instance to ne
 versions by itself. A configuration that pins a minor (engine_version = "12.5") then asks to
 go back once AWS upgraded: every apply fails ("cannot upgrade from 12.x to 12.5"). The major
 version alone ("12") lets the provider ignore the minor it reads back. PostgreSQL 10 and
-later name a major with one number.
+later name a major with one number. Advisory: the plan shows the minor AWS upgraded to once
+it did, so the guard is the settings (database.engine_version refuses a minor).
 """
 
 from __future__ import annotations
