@@ -1,5 +1,6 @@
 """CKV_LOONO_15: an inline role policy grants named reads of named things only.
 
+(The log-reader role's inline policy is judged by CKV_LOONO_13 instead: log reads only.)
 The ECS execution role reads exactly the database's secret and its host parameter
 (secretsmanager:GetSecretValue, ssm:GetParameters, kms:Decrypt for a customer key):
 no wildcard action, no resource "*", no other action.
@@ -49,6 +50,9 @@ class InlinePolicyReadsNamedThings(BaseResourceCheck):
         )
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
+        holder = str(conf.get("__address__", "")) + str(conf.get("role", ""))
+        if "log_reader" in holder or "log-reader" in holder:
+            return CheckResult.UNKNOWN  # judged by CKV_LOONO_13 (log reads only)
         document = _document(conf)
         if document is None:
             return CheckResult.UNKNOWN

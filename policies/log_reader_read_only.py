@@ -1,7 +1,14 @@
-"""CKV_LOONO_13: the team's log-reader role and group get read-only policies only."""
+"""CKV_LOONO_13: the team's log-reader role and group read the service's logs, nothing more.
+
+Attached policies must be AWS's read-only CloudWatch Logs policies; inline policies may allow
+only log reads, on named log groups (their streams: `<group>:*`), and the few listing actions
+that have no narrower resource than "*". A log group pattern (`log-group:*`, `log-group:/aws/*`)
+would reach the database's query logs.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from checkov.common.models.enums import CheckCategories, CheckResult
@@ -11,7 +18,13 @@ READ_ONLY_POLICIES = frozenset({
     "arn:aws:iam::aws:policy/CloudWatchLogsReadOnlyAccess",
     "arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess",
 })
+READS_OF_A_GROUP = frozenset({"logs:DescribeLogStreams", "logs:GetLogEvents",
+                              "logs:FilterLogEvents", "logs:StartQuery",
+                              "logs:GetLogGroupFields"})
+LISTINGS = frozenset({"logs:DescribeLogGroups", "logs:DescribeQueries", "logs:GetQueryResults",
+                      "logs:StopQuery"})
 ATTACHMENTS = ["aws_iam_role_policy_attachment", "aws_iam_group_policy_attachment"]
+INLINE = ["aws_iam_role_policy", "aws_iam_group_policy"]
 
 
 def _first(conf: dict[str, Any], key: str) -> Any:
@@ -19,20 +32,63 @@ def _first(conf: dict[str, Any], key: str) -> Any:
     return value[0] if isinstance(value, list) and value else value
 
 
+def _listed(value: Any) -> list[str]:
+    return [str(v) for v in (value if isinstance(value, list) else [value]) if v is not None]
+
+
+def is_log_reader(conf: dict[str, Any]) -> bool:
+    """The resource belongs to the log-reader role or group (by address or holder name)."""
+    address = str(conf.get("__address__", ""))
+    holder = str(_first(conf, "role") or _first(conf, "group") or "")
+    return "log_reader" in address or "log-reader" in holder
+
+
+def _named_group(resource: str) -> bool:
+    """`...:log-group:<name>` or `...:log-group:<name>:*`, the name without a wildcard."""
+    _, found, name = resource.partition(":log-group:")
+    name = name.removesuffix(":*")
+    return bool(found and name) and "*" not in name
+
+
+def _statement_reads(statement: Any) -> bool:
+    if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+        return isinstance(statement, dict)
+    actions, resources = set(_listed(statement.get("Action"))), _listed(statement.get("Resource"))
+    if not actions or not resources or "NotAction" in statement or "NotResource" in statement:
+        return False
+    if actions <= LISTINGS:
+        return True
+    return actions <= READS_OF_A_GROUP | LISTINGS and all(map(_named_group, resources))
+
+
+def _document_reads(conf: dict[str, Any]) -> CheckResult:
+    policy = _first(conf, "policy")
+    try:
+        document = json.loads(policy) if isinstance(policy, str) else policy
+    except ValueError:
+        return CheckResult.UNKNOWN
+    if not isinstance(document, dict):
+        return CheckResult.UNKNOWN
+    statements = document.get("Statement") or []
+    statements = statements if isinstance(statements, list) else [statements]
+    ok = bool(statements) and all(map(_statement_reads, statements))
+    return CheckResult.PASSED if ok else CheckResult.FAILED
+
+
 class LogReaderReadOnly(BaseResourceCheck):
     def __init__(self) -> None:
         super().__init__(
-            name="The log-reader role and group are given read-only policies only",
+            name="The log-reader role and group read the service's logs only",
             id="CKV_LOONO_13",
             categories=[CheckCategories.IAM],
-            supported_resources=ATTACHMENTS,
+            supported_resources=ATTACHMENTS + INLINE,
         )
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
-        address = str(conf.get("__address__", ""))
-        holder = str(_first(conf, "role") or _first(conf, "group") or "")
-        if "log_reader" not in address and "log-reader" not in holder:
+        if not is_log_reader(conf):
             return CheckResult.UNKNOWN
+        if _first(conf, "policy") is not None:
+            return _document_reads(conf)
         policy = _first(conf, "policy_arn")
         return CheckResult.PASSED if policy in READ_ONLY_POLICIES else CheckResult.FAILED
 

@@ -68,6 +68,8 @@ def render(
         "data": {"aws_caller_identity": {"current": {}}},
         "module": _module_blocks(modules_source),
         "output": _output_blocks(),
+        # where resources of earlier versions now live (Terraform moves them in state)
+        "moved": [{"from": old, "to": new} for old, new in MOVED_RESOURCES],
     }
     return RenderedRoot(
         files={
@@ -95,6 +97,12 @@ def write_root(rendered: RenderedRoot, directory: Path) -> bool:
         os.replace(partial, path)
         changed = True
     return changed
+
+
+MOVED_RESOURCES = (
+    ("module.cloudwatch.aws_cloudwatch_metric_alarm.no_healthy_targets",
+     "module.ecs.aws_cloudwatch_metric_alarm.no_healthy_targets"),
+)
 
 
 def modules_source_for(root_dir: Path, modules_dir: Path) -> str:
@@ -246,6 +254,7 @@ def _ecs_module(source: str) -> dict[str, Any]:
         "memory": "${var.service.memory}",
         "environment": "${var.service.environment}",
         "log_group_name": "${module.cloudwatch.log_group_name}",
+        "alarm_topic_arn": "${module.cloudwatch.alarm_topic_arn}",
         # Built from known values (not the secret's computed ARN): the task definition is known
         # at plan time, so the policy gate judges it the same before and after it exists.
         "database_secret_arn": f"arn:aws:secretsmanager:${{var.region}}:{ACCOUNT}:secret:"
@@ -304,6 +313,10 @@ def _cloudwatch_module(source: str) -> dict[str, Any]:
         "memory_alarm_percent": "${var.alarms.memory_percent}",
         "http_5xx_alarm_count": "${var.alarms.http_5xx_count}",
         "free_storage_alarm_gb": "${var.alarms.free_storage_gb}",
+        "database_free_memory_alarm_mb": "${var.alarms.db_free_memory_mb}",
+        "database_connections_alarm_count": "${var.alarms.db_connections}",
+        "database_credit_alarm_percent": "${var.alarms.db_credit_percent}",
+        "database_cpu_credit_alarm_count": "${var.alarms.db_cpu_credits}",
         "alarm_subscriptions": "${var.alarms.subscriptions}",
     }
 

@@ -329,10 +329,28 @@ class AlarmSubscription(_Model):
 class AlarmSettings(_Model):
     """Thresholds of the CloudWatch alarms, and who is told when one fires."""
 
-    cpu_percent: int = Field(default=80, ge=1, le=100)
-    memory_percent: int = Field(default=80, ge=1, le=100)
-    http_5xx_count: int = Field(default=10, ge=1, le=100_000)
-    free_storage_gb: int = Field(default=2, ge=1, le=RDS_MAX_STORAGE_GB)
+    cpu_percent: int = Field(default=80, ge=1, le=100,
+                             description="Service or database CPU, in percent, that alarms.")
+    memory_percent: int = Field(default=80, ge=1, le=100,
+                                description="Service memory, in percent, that alarms.")
+    http_5xx_count: int = Field(
+        default=10, ge=1, le=100_000,
+        description="5xx answers in 5 minutes (the backend's, or the load balancer's own) "
+                    "that alarm.")
+    free_storage_gb: int = Field(default=2, ge=1, le=RDS_MAX_STORAGE_GB,
+                                 description="Free database storage, in GB, that alarms.")
+    db_free_memory_mb: int = Field(
+        default=100, ge=1, le=1_000_000,
+        description="Freeable database memory, in MB, that alarms (db.t3.micro has 1024).")
+    db_connections: int = Field(
+        default=60, ge=1, le=100_000,
+        description="Database connections that alarm (db.t3.micro allows about 80).")
+    db_credit_percent: int = Field(
+        default=20, ge=1, le=100,
+        description="gp2 storage burst balance, in percent, that alarms.")
+    db_cpu_credits: int = Field(
+        default=20, ge=1, le=10_000,
+        description="CPU credit balance of a burstable (db.t*) class that alarms.")
     subscriptions: list[AlarmSubscription] = Field(
         default_factory=list, max_length=20,
         description="Who hears the alarms: [[alarms.subscriptions]] with protocol email or "

@@ -33,6 +33,12 @@ EXPECTED = {
     "CKV_LOONO_17": ("aws_sns_topic.pass_topic", "aws_sns_topic.fail_topic"),
     "CKV_LOONO_18": ("aws_iam_role.pass_trust", "aws_iam_role.fail_trust"),
     "CKV_LOONO_19": ("aws_subnet.pass_subnet", "aws_subnet.fail_subnet"),
+    "CKV2_LOONO_20": ("aws_lb_target_group.pass_tg", "aws_lb_target_group.fail_tg"),
+}
+# Checks with a second kind of resource they judge
+MORE = {
+    "CKV_LOONO_13": ("aws_iam_role_policy.pass_log_reader_inline",
+                     "aws_iam_role_policy.fail_log_reader_inline"),
 }
 
 
@@ -51,9 +57,10 @@ def test_every_own_policy_has_fixtures() -> None:
     assert set(EXPECTED) == ck.own_check_ids(POLICIES)
 
 
-@pytest.mark.parametrize("check_id", sorted(EXPECTED))
-def test_policy_passes_and_fails_its_fixtures(fixture_scan: Scan, check_id: str) -> None:
-    passing, failing = EXPECTED[check_id]
+@pytest.mark.parametrize(("check_id", "pair"), [*EXPECTED.items(), *MORE.items()])
+def test_policy_passes_and_fails_its_fixtures(fixture_scan: Scan, check_id: str,
+                                              pair: tuple[str, str]) -> None:
+    passing, failing = pair
     assert _outcome(fixture_scan, check_id, passing) == "passed"
     assert _outcome(fixture_scan, check_id, failing) == "failed"
 

@@ -231,7 +231,10 @@ class EcsAgent:
         targets = [("127.0.0.1", task._host_port) for task in live
                    if task._probe.healthy and task._host_port is not None]
         if spec.target_group_arn is not None:
-            self._balancers.set_targets(spec.target_group_arn, targets)
+            registered = sum(task.last_status == "RUNNING" and task._host_port is not None
+                             for task in live)
+            self._balancers.set_targets(spec.target_group_arn, targets,
+                                        unhealthy=registered - len(targets))
 
 
 def _container_spec(container: dict[str, Any], injected: dict[str, str],

@@ -50,6 +50,17 @@ class _Balancer:
     listeners: dict[int, ThreadingHTTPServer] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class TargetCounts:
+    """Healthy and unhealthy targets of one target group at one moment."""
+
+    healthy: int
+    unhealthy: int
+
+    def metric(self, name: str) -> int:
+        return self.healthy if name == "HealthyHostCount" else self.unhealthy
+
+
 class Balancers:
     """Every ALB of the sandbox (its address, its listeners) and the healthy targets of every
     target group, as a listener's forward action finds them."""
@@ -59,6 +70,7 @@ class Balancers:
         self._tls_directory = tls_directory
         self._balancers: dict[str, _Balancer] = {}
         self._targets: dict[str, list[tuple[str, int]]] = {}
+        self._unhealthy: dict[str, int] = {}
         self._contexts: dict[str, ssl.SSLContext] = {}
         self._lock = threading.Lock()
         self._turn = itertools.count()
@@ -95,10 +107,19 @@ class Balancers:
             if balancer is not None:
                 self._free.append(balancer.address)
 
-    def set_targets(self, target_group_arn: str, targets: list[tuple[str, int]]) -> None:
-        """The healthy targets of a target group (registered by the ECS agent)."""
+    def set_targets(self, target_group_arn: str, targets: list[tuple[str, int]],
+                    unhealthy: int = 0) -> None:
+        """The healthy targets of a target group (registered by the ECS agent) and how many
+        registered targets are not (yet) healthy."""
         with self._lock:
             self._targets[target_group_arn] = list(targets)
+            self._unhealthy[target_group_arn] = unhealthy
+
+    def counts(self, target_group_arn: str) -> TargetCounts:
+        """Healthy and unhealthy targets, as CloudWatch's target group metrics count them."""
+        with self._lock:
+            return TargetCounts(len(self._targets.get(target_group_arn, [])),
+                                self._unhealthy.get(target_group_arn, 0))
 
     def pick(self, target_group_arn: str) -> tuple[str, int] | None:
         with self._lock:

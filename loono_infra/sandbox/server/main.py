@@ -93,6 +93,7 @@ class ImageSide:
         self.registry_address: str | None = None
         self._agent: Any = None
         self._balancers: Any = None
+        self._alarms: Any = None
 
     @classmethod
     def start(cls, directory: Path, addresses: list[str]) -> ImageSide:
@@ -107,6 +108,7 @@ class ImageSide:
         import docker
 
         from loono_infra.sandbox.server.agent import EcsAgent
+        from loono_infra.sandbox.server.alarms import TargetHealthAlarms
         from loono_infra.sandbox.server.balancer import Balancers
         from loono_infra.sandbox.server.containers import ContainerRunner
         from loono_infra.sandbox.server.databases import DatabaseServers
@@ -122,6 +124,8 @@ class ImageSide:
 
         self._balancers = Balancers(self.addresses, tls_files(self.directory).directory)
         load_balancers_are_local_proxies(self._balancers)
+        self._alarms = TargetHealthAlarms(self._balancers.counts)
+        self._alarms.start()
         registry = start_registry(self.directory / "registry", SANDBOX_REGISTRY_PASSWORD)
         self.registry_address = registry.address
         ecr_lives_in_registry(registry)
@@ -136,6 +140,8 @@ class ImageSide:
         from loono_infra.sandbox.server.registry import stop_registry
 
         stop_registry(self.directory / "registry")
+        if self._alarms is not None:
+            self._alarms.stop()
         if self._balancers is not None:
             self._balancers.close()
         if self._agent is not None:

@@ -143,6 +143,24 @@ resource "aws_cloudwatch_metric_alarm" "load_balancer_5xx" {
   ok_actions          = local.alarm_actions
 }
 
+# 5xx the load balancer answers itself (502/503/504: no target, a target that closed the
+# connection or timed out): the backend's own 5xx count never sees them.
+resource "aws_cloudwatch_metric_alarm" "load_balancer_elb_5xx" {
+  alarm_name          = "${var.name}-elb-5xx"
+  alarm_description   = "The load balancer answered 5xx itself more than ${var.http_5xx_alarm_count} times in 5 minutes"
+  namespace           = "AWS/ApplicationELB"
+  metric_name         = "HTTPCode_ELB_5XX_Count"
+  statistic           = "Sum"
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.http_5xx_alarm_count
+  period              = 300
+  evaluation_periods  = 1
+  treat_missing_data  = "notBreaching"
+  dimensions          = { LoadBalancer = var.load_balancer_arn_suffix }
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
 resource "aws_cloudwatch_metric_alarm" "unhealthy_targets" {
   alarm_name          = "${var.name}-unhealthy-targets"
   alarm_description   = "At least one target failed its health check"
@@ -153,25 +171,6 @@ resource "aws_cloudwatch_metric_alarm" "unhealthy_targets" {
   threshold           = 1
   period              = 60
   evaluation_periods  = 3
-  dimensions          = { LoadBalancer = var.load_balancer_arn_suffix, TargetGroup = var.target_group_arn_suffix }
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-}
-
-# The outage that matters most: the only task is gone. UnHealthyHostCount stays 0 when the
-# target is deregistered, so the alarm watches the healthy ones; no data (no target at all)
-# is breaching.
-resource "aws_cloudwatch_metric_alarm" "no_healthy_targets" {
-  alarm_name          = "${var.name}-no-healthy-targets"
-  alarm_description   = "No healthy target behind the load balancer: the service is down"
-  namespace           = "AWS/ApplicationELB"
-  metric_name         = "HealthyHostCount"
-  statistic           = "Minimum"
-  comparison_operator = "LessThanThreshold"
-  threshold           = 1
-  period              = 60
-  evaluation_periods  = 2
-  treat_missing_data  = "breaching"
   dimensions          = { LoadBalancer = var.load_balancer_arn_suffix, TargetGroup = var.target_group_arn_suffix }
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
@@ -207,6 +206,71 @@ resource "aws_cloudwatch_metric_alarm" "database_free_storage" {
   ok_actions          = local.alarm_actions
 }
 
+# The database's limits on a small burstable instance: memory (db.t3.micro has 1 GiB), client
+# connections (max_connections follows memory: about 80 there), gp2 burst credits (20 GB of
+# gp2 has a 100 IOPS baseline; an empty BurstBalance throttles every query) and CPU credits.
+resource "aws_cloudwatch_metric_alarm" "database_freeable_memory" {
+  alarm_name          = "${var.name}-db-memory-low"
+  alarm_description   = "Database freeable memory below ${var.database_free_memory_alarm_mb} MB"
+  namespace           = "AWS/RDS"
+  metric_name         = "FreeableMemory"
+  statistic           = "Minimum"
+  comparison_operator = "LessThanThreshold"
+  threshold           = var.database_free_memory_alarm_mb * 1048576
+  period              = 300
+  evaluation_periods  = 2
+  dimensions          = { DBInstanceIdentifier = var.database_identifier }
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "database_connections" {
+  alarm_name          = "${var.name}-db-connections-high"
+  alarm_description   = "More than ${var.database_connections_alarm_count} database connections"
+  namespace           = "AWS/RDS"
+  metric_name         = "DatabaseConnections"
+  statistic           = "Maximum"
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.database_connections_alarm_count
+  period              = 300
+  evaluation_periods  = 1
+  dimensions          = { DBInstanceIdentifier = var.database_identifier }
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "database_burst_balance" {
+  alarm_name          = "${var.name}-db-burst-balance-low"
+  alarm_description   = "Database storage burst balance below ${var.database_credit_alarm_percent}%"
+  namespace           = "AWS/RDS"
+  metric_name         = "BurstBalance"
+  statistic           = "Minimum"
+  comparison_operator = "LessThanThreshold"
+  threshold           = var.database_credit_alarm_percent
+  period              = 300
+  evaluation_periods  = 1
+  treat_missing_data  = "notBreaching" # gp3 and io1 storage report no burst balance
+  dimensions          = { DBInstanceIdentifier = var.database_identifier }
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "database_cpu_credits" {
+  alarm_name          = "${var.name}-db-cpu-credits-low"
+  alarm_description   = "Database CPU credit balance below ${var.database_cpu_credit_alarm_count}"
+  namespace           = "AWS/RDS"
+  metric_name         = "CPUCreditBalance"
+  statistic           = "Minimum"
+  comparison_operator = "LessThanThreshold"
+  threshold           = var.database_cpu_credit_alarm_count
+  period              = 300
+  evaluation_periods  = 1
+  treat_missing_data  = "notBreaching" # only burstable (db.t*) classes report credits
+  dimensions          = { DBInstanceIdentifier = var.database_identifier }
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
 data "aws_caller_identity" "current" {}
 
 data "aws_partition" "current" {}
@@ -235,16 +299,42 @@ resource "aws_iam_role" "log_reader" {
   assume_role_policy = data.aws_iam_policy_document.log_reader_assume.json
 }
 
-resource "aws_iam_role_policy_attachment" "log_reader" {
-  role       = aws_iam_role.log_reader.name
-  policy_arn = "arn:aws:iam::aws:policy/CloudWatchLogsReadOnlyAccess"
+# Read-only, and only the service's logs: not the database's query logs (RDS exports them to
+# their own groups, with statements and their values), not other stacks' groups. Listing
+# groups and fetching a query's results have no narrower resource than "*".
+locals {
+  service_log_group_arn = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:${var.log_group_name}"
+  log_reader_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "ReadServiceLogs"
+        Effect   = "Allow"
+        Action   = ["logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents", "logs:StartQuery", "logs:GetLogGroupFields"]
+        Resource = [local.service_log_group_arn, "${local.service_log_group_arn}:*"]
+      },
+      {
+        Sid      = "ListGroupsAndQueryResults"
+        Effect   = "Allow"
+        Action   = ["logs:DescribeLogGroups", "logs:DescribeQueries", "logs:GetQueryResults", "logs:StopQuery"]
+        Resource = "*"
+      },
+    ]
+  })
+}
+
+resource "aws_iam_role_policy" "log_reader" {
+  name   = "read-service-logs"
+  role   = aws_iam_role.log_reader.id
+  policy = local.log_reader_policy
 }
 
 resource "aws_iam_group" "log_readers" {
   name = "${var.name}-log-readers"
 }
 
-resource "aws_iam_group_policy_attachment" "log_readers" {
-  group      = aws_iam_group.log_readers.name
-  policy_arn = "arn:aws:iam::aws:policy/CloudWatchLogsReadOnlyAccess"
+resource "aws_iam_group_policy" "log_readers" {
+  name   = "read-service-logs"
+  group  = aws_iam_group.log_readers.name
+  policy = local.log_reader_policy
 }

@@ -62,6 +62,30 @@ variable "free_storage_alarm_gb" {
   default     = 2
 }
 
+variable "database_free_memory_alarm_mb" {
+  description = "Freeable database memory, in MB, below which an alarm is raised."
+  type        = number
+  default     = 100
+}
+
+variable "database_connections_alarm_count" {
+  description = "Database connections above which an alarm is raised."
+  type        = number
+  default     = 60
+}
+
+variable "database_credit_alarm_percent" {
+  description = "Storage burst balance (gp2), in percent, below which an alarm is raised."
+  type        = number
+  default     = 20
+}
+
+variable "database_cpu_credit_alarm_count" {
+  description = "CPU credit balance (burstable classes) below which an alarm is raised."
+  type        = number
+  default     = 20
+}
+
 variable "alarm_subscriptions" {
   description = "Who is told when an alarm fires: SNS subscriptions (email or https)."
   type = list(object({

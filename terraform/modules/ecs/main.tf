@@ -161,6 +161,25 @@ resource "aws_lb_target_group" "this" {
   }
 }
 
+# The outage that matters most: the only task is gone. UnHealthyHostCount stays 0 when the
+# target is deregistered, so the alarm watches the healthy ones; no data (no target at all)
+# is breaching. It lives beside its target group: every target group has one (CKV2_LOONO_20).
+resource "aws_cloudwatch_metric_alarm" "no_healthy_targets" {
+  alarm_name          = "${var.name}-no-healthy-targets"
+  alarm_description   = "No healthy target behind the load balancer: the service is down"
+  namespace           = "AWS/ApplicationELB"
+  metric_name         = "HealthyHostCount"
+  statistic           = "Minimum"
+  comparison_operator = "LessThanThreshold"
+  threshold           = 1
+  period              = 60
+  evaluation_periods  = 2
+  treat_missing_data  = "breaching"
+  dimensions          = { LoadBalancer = aws_lb.this.arn_suffix, TargetGroup = aws_lb_target_group.this.arn_suffix }
+  alarm_actions       = [var.alarm_topic_arn]
+  ok_actions          = [var.alarm_topic_arn]
+}
+
 # Clients speak HTTPS to the load balancer only; the tasks behind it speak HTTP inside the VPC.
 resource "aws_lb_listener" "https" {
   load_balancer_arn = aws_lb.this.arn

@@ -149,3 +149,8 @@ variable "health_check_grace_period_seconds" {
   description = "Seconds after a task starts before failed probes count."
   type        = number
 }
+
+variable "alarm_topic_arn" {
+  description = "SNS topic the service's healthy-host alarm notifies."
+  type        = string
+}
