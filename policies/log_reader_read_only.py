@@ -21,8 +21,7 @@ READ_ONLY_POLICIES = frozenset({
 READS_OF_A_GROUP = frozenset({"logs:DescribeLogStreams", "logs:GetLogEvents",
                               "logs:FilterLogEvents", "logs:StartQuery",
                               "logs:GetLogGroupFields"})
-LISTINGS = frozenset({"logs:DescribeLogGroups", "logs:DescribeQueries", "logs:GetQueryResults",
-                      "logs:StopQuery"})
+LISTINGS = frozenset({"logs:DescribeLogGroups", "logs:GetQueryResults", "logs:StopQuery"})
 ATTACHMENTS = ["aws_iam_role_policy_attachment", "aws_iam_group_policy_attachment"]
 INLINE = ["aws_iam_role_policy", "aws_iam_group_policy"]
 

@@ -301,7 +301,8 @@ resource "aws_iam_role" "log_reader" {
 
 # Read-only, and only the service's logs: not the database's query logs (RDS exports them to
 # their own groups, with statements and their values), not other stacks' groups. Listing
-# groups and fetching a query's results have no narrower resource than "*".
+# groups names every group (not its events); a query's results have no narrower resource
+# than "*" (the query itself was started on the service's group).
 locals {
   service_log_group_arn = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:${var.log_group_name}"
   log_reader_policy = jsonencode({
@@ -314,9 +315,15 @@ locals {
         Resource = [local.service_log_group_arn, "${local.service_log_group_arn}:*"]
       },
       {
-        Sid      = "ListGroupsAndQueryResults"
+        Sid      = "ListGroups"
         Effect   = "Allow"
-        Action   = ["logs:DescribeLogGroups", "logs:DescribeQueries", "logs:GetQueryResults", "logs:StopQuery"]
+        Action   = ["logs:DescribeLogGroups"]
+        Resource = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:*"
+      },
+      {
+        Sid      = "QueryResults"
+        Effect   = "Allow"
+        Action   = ["logs:GetQueryResults", "logs:StopQuery"]
         Resource = "*"
       },
     ]
