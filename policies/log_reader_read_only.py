@@ -1,8 +1,8 @@
 """CKV_LOONO_13: the team's log-reader role and group read the service's logs, nothing more.
 
 Attached policies must be AWS's read-only CloudWatch Logs policies; inline policies may allow
-only log reads, on named log groups (their streams: `<group>:*`), and the few listing actions
-that have no narrower resource than "*". A log group pattern (`log-group:*`, `log-group:/aws/*`)
+only log reads, on named log groups (their streams: `<group>:*`), and the listing of groups
+(names only) on any resource. A log group pattern (`log-group:*`, `log-group:/aws/*`)
 would reach the database's query logs.
 """
 
@@ -21,7 +21,7 @@ READ_ONLY_POLICIES = frozenset({
 READS_OF_A_GROUP = frozenset({"logs:DescribeLogStreams", "logs:GetLogEvents",
                               "logs:FilterLogEvents", "logs:StartQuery",
                               "logs:GetLogGroupFields"})
-LISTINGS = frozenset({"logs:DescribeLogGroups", "logs:GetQueryResults", "logs:StopQuery"})
+LISTINGS = frozenset({"logs:DescribeLogGroups"})
 ATTACHMENTS = ["aws_iam_role_policy_attachment", "aws_iam_group_policy_attachment"]
 INLINE = ["aws_iam_role_policy", "aws_iam_group_policy"]
 

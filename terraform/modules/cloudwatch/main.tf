@@ -301,8 +301,9 @@ resource "aws_iam_role" "log_reader" {
 
 # Read-only, and only the service's logs: not the database's query logs (RDS exports them to
 # their own groups, with statements and their values), not other stacks' groups. Listing
-# groups names every group (not its events); a query's results have no narrower resource
-# than "*" (the query itself was started on the service's group).
+# groups names every group (not its events). Logs Insights is not granted: fetching a query's
+# results cannot be tied to the group it ran on; `aws logs tail` and the console's event view
+# use FilterLogEvents and GetLogEvents.
 locals {
   service_log_group_arn = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:${var.log_group_name}"
   log_reader_policy = jsonencode({
@@ -311,7 +312,7 @@ locals {
       {
         Sid      = "ReadServiceLogs"
         Effect   = "Allow"
-        Action   = ["logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents", "logs:StartQuery", "logs:GetLogGroupFields"]
+        Action   = ["logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents"]
         Resource = [local.service_log_group_arn, "${local.service_log_group_arn}:*"]
       },
       {
@@ -319,12 +320,6 @@ locals {
         Effect   = "Allow"
         Action   = ["logs:DescribeLogGroups"]
         Resource = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:*"
-      },
-      {
-        Sid      = "QueryResults"
-        Effect   = "Allow"
-        Action   = ["logs:GetQueryResults", "logs:StopQuery"]
-        Resource = "*"
       },
     ]
   })
