@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from loono_infra.core.providers import AWS_PROVIDER_VERSION
 from loono_infra.core.settings import Settings
+from loono_infra.core.variable_types import terraform_type
 from loono_infra.core.workspace import log_group_name
 
 BackendDialect = Literal["current", "legacy"]
@@ -31,6 +32,7 @@ LOCK_FILE = ".terraform.lock.hcl"
 PASSWORD_VARIABLE = "db_master_password"
 DATABASE_PORT = 5432
 ACCOUNT = "${data.aws_caller_identity.current.account_id}"
+PARTITION = "${data.aws_partition.current.partition}"  # aws, aws-cn, aws-us-gov
 
 
 @dataclass(frozen=True)
@@ -65,11 +67,11 @@ def render(
         "terraform": _terraform_block(settings, sandbox, dialect),
         "provider": {"aws": _provider_block(settings, sandbox)},
         "variable": _variable_blocks(),
-        "data": {"aws_caller_identity": {"current": {}}},
+        "data": {"aws_caller_identity": {"current": {}}, "aws_partition": {"current": {}}},
         "module": _module_blocks(modules_source),
         "output": _output_blocks(),
         # where resources of earlier versions now live (Terraform moves them in state)
-        "moved": [{"from": old, "to": new} for old, new in MOVED_RESOURCES],
+        "moved": [{"from": old, "to": new} for old, new in moved_resources(settings)],
     }
     return RenderedRoot(
         files={
@@ -99,10 +101,23 @@ def write_root(rendered: RenderedRoot, directory: Path) -> bool:
     return changed
 
 
-MOVED_RESOURCES = (
-    ("module.cloudwatch.aws_cloudwatch_metric_alarm.no_healthy_targets",
-     "module.ecs.aws_cloudwatch_metric_alarm.no_healthy_targets"),
-)
+def moved_resources(settings: Settings) -> list[tuple[str, str]]:
+    """Where resources of earlier versions of the modules live now (Terraform moves them in
+    state instead of replacing them): the healthy-host alarm beside its target group, and the
+    network's per-zone resources keyed by zone instead of by position."""
+    moved = [("module.cloudwatch.aws_cloudwatch_metric_alarm.no_healthy_targets",
+              "module.ecs.aws_cloudwatch_metric_alarm.no_healthy_targets")]
+    network = "module.network"
+    for index, zone in enumerate(settings.availability_zones):
+        for resource in ("aws_subnet.public", "aws_subnet.private",
+                         "aws_route_table_association.public",
+                         "aws_route_table_association.private"):
+            moved.append((f"{network}.{resource}[{index}]", f'{network}.{resource}["{zone}"]'))
+    first = settings.availability_zones[0]
+    for resource in ("aws_eip.nat", "aws_nat_gateway.this", "aws_route_table.private",
+                     "aws_route.private_nat"):
+        moved.append((f"{network}.{resource}", f'{network}.{resource}["{first}"]'))
+    return moved
 
 
 def modules_source_for(root_dir: Path, modules_dir: Path) -> str:
@@ -121,7 +136,7 @@ def tfvars(settings: Settings, sandbox: SandboxEndpoint | None = None) -> dict[s
         "region": settings.region,
         "availability_zones": list(settings.availability_zones),
         "tags": {"ManagedBy": "loono-infra", **settings.tags},
-        "network": {"cidr_block": settings.network.cidr_block},
+        "network": settings.network.model_dump(),
         "load_balancer": {"certificate_arn": certificate,
                           "tls_policy": settings.load_balancer.tls_policy},
         "service": {
@@ -205,9 +220,7 @@ def _provider_block(settings: Settings, sandbox: SandboxEndpoint | None) -> dict
 
 
 def _variable_blocks() -> dict[str, Any]:
-    names = ("environment", "name_prefix", "region", "availability_zones", "tags", "network",
-             "load_balancer", "service", "database", "logs", "alarms")
-    blocks: dict[str, Any] = {name: {} for name in names}
+    blocks: dict[str, Any] = {name: {"type": kind} for name, kind in _root_variable_types().items()}
     blocks[PASSWORD_VARIABLE] = {
         "type": "string",
         "sensitive": True,
@@ -216,6 +229,18 @@ def _variable_blocks() -> dict[str, Any]:
                        "from the environment, never from a file.",
     }
     return blocks
+
+
+def _root_variable_types() -> dict[str, str]:
+    """Each root variable's type: its settings section's model (tfvars() writes the values)."""
+    fields = Settings.model_fields
+    kinds = {name: terraform_type(fields[name].annotation)
+             for name in ("environment", "name_prefix", "region", "availability_zones", "tags",
+                          "network", "load_balancer", "service", "logs", "alarms")}
+    kinds["database"] = terraform_type(fields["database"].annotation,
+                                       drop=frozenset({"password_env"}),
+                                       extra={"parameter_group_family": "string"})
+    return kinds
 
 
 def _module_blocks(modules_source: str) -> dict[str, Any]:
@@ -227,6 +252,7 @@ def _module_blocks(modules_source: str) -> dict[str, Any]:
             "source": source("network"),
             "name": "${var.name_prefix}",
             "cidr_block": "${var.network.cidr_block}",
+            "nat_gateway_per_zone": "${var.network.nat_gateway_per_zone}",
             "availability_zones": "${var.availability_zones}",
             "service_port": "${var.service.container_port}",
         },
@@ -257,9 +283,9 @@ def _ecs_module(source: str) -> dict[str, Any]:
         "alarm_topic_arn": "${module.cloudwatch.alarm_topic_arn}",
         # Built from known values (not the secret's computed ARN): the task definition is known
         # at plan time, so the policy gate judges it the same before and after it exists.
-        "database_secret_arn": f"arn:aws:secretsmanager:${{var.region}}:{ACCOUNT}:secret:"
+        "database_secret_arn": f"arn:{PARTITION}:secretsmanager:${{var.region}}:{ACCOUNT}:secret:"
                                "${var.name_prefix}-db/master",
-        "database_host_parameter_arn": f"arn:aws:ssm:${{var.region}}:{ACCOUNT}:parameter/"
+        "database_host_parameter_arn": f"arn:{PARTITION}:ssm:${{var.region}}:{ACCOUNT}:parameter/"
                                        "${var.name_prefix}-db/host",
         "database_port": DATABASE_PORT,
         "database_name": "${var.database.database_name}",

@@ -69,6 +69,12 @@ class NetworkSettings(_Model):
     """The VPC: a CIDR block of /16 to /20, carved into /24 subnets."""
 
     cidr_block: str = Field(description="VPC CIDR block, e.g. 10.20.0.0/16.")
+    nat_gateway_per_zone: bool = Field(
+        default=True,
+        description="A NAT gateway in every availability zone (the default: a zone's failure "
+                    "leaves the others online); false: one for all zones, about a third of the "
+                    "cost per extra zone saved, and one zone's failure cuts every task off "
+                    "(policy CKV_LOONO_21 reports it).")
 
     @field_validator("cidr_block")
     @classmethod
@@ -85,15 +91,26 @@ class NetworkSettings(_Model):
 class HealthCheckSettings(_Model):
     """How the load balancer decides a task is healthy."""
 
-    path: str = Field(default="/health", description="HTTP path probed on the container.")
+    path: str = Field(
+        default="/health",
+        description="HTTP path the load balancer probes on the container. Production probes "
+                    "liveness only (/health/liveness): a database hiccup must not take the "
+                    "only task out of the target group; the deploy reads deploy.health_path.")
     healthy_threshold: int = Field(
         default=3, ge=2, le=10,
         description="Consecutive passes before a task is healthy (AWS accepts 2 to 10).",
     )
-    unhealthy_threshold: int = Field(default=3, ge=2, le=10)
-    interval_seconds: int = Field(default=15, ge=5, le=300)
-    timeout_seconds: int = Field(default=5, ge=2, le=120)
-    grace_period_seconds: int = Field(default=60, ge=0, le=2147483647)
+    unhealthy_threshold: int = Field(
+        default=3, ge=2, le=10,
+        description="Consecutive failures before a task is unhealthy (AWS accepts 2 to 10).")
+    interval_seconds: int = Field(default=15, ge=5, le=300,
+                                  description="Seconds between probes (AWS: 5 to 300).")
+    timeout_seconds: int = Field(default=5, ge=2, le=120,
+                                 description="Seconds a probe may take; below the interval.")
+    grace_period_seconds: int = Field(
+        default=180, ge=0, le=2147483647,
+        description="Seconds ECS ignores failed probes of a new task: a JVM on 0.25 vCPU can "
+                    "take over a minute to start; too short a grace kills tasks in a loop.")
 
     @field_validator("path")
     @classmethod
@@ -446,6 +463,11 @@ class DeploySettings(_Model):
         default=None,
         description="Where the service answers (e.g. https://api.loono.ceo); default: "
                     "https:// and the load balancer's DNS name.")
+    health_path: str = Field(
+        default="/health",
+        description="The full health document (with its components, e.g. db) the deploy asks "
+                    "for healthy answers in a row and post-deploy tests read; the load balancer "
+                    "may probe a lighter path (service.health_check.path).")
     openapi_path: str = Field(
         default="/v3/api-docs", description="Path of the OpenAPI document (springdoc's default).")
     required_paths: list[str] = Field(
@@ -469,7 +491,7 @@ class DeploySettings(_Model):
                 raise ValueError(f"{name!r} is not a health component name")
         return value
 
-    @field_validator("openapi_path", "required_paths")
+    @field_validator("health_path", "openapi_path", "required_paths")
     @classmethod
     def _paths(cls, value: str | list[str]) -> str | list[str]:
         for path in [value] if isinstance(value, str) else value:

@@ -286,7 +286,7 @@ class _Deploy:
 
     def _check_health(self, service_url: str) -> None:
         deploy, checks = self.settings.deploy, self.settings.service.health_check
-        url = service_url + checks.path
+        url = service_url + deploy.health_path
         self._step(f"checking {url} ({deploy.health_checks} healthy answers in a row)")
         result = consecutive_health(self._fetch(), url,
                                     deploy.health_checks, checks.unhealthy_threshold,
@@ -302,7 +302,7 @@ class _Deploy:
 
     def _post_deploy(self, service_url: str) -> None:
         deploy = self.settings.deploy
-        checks = PostDeployChecks(self.settings.service.health_check.path, deploy.openapi_path,
+        checks = PostDeployChecks(deploy.health_path, deploy.openapi_path,
                                   deploy.required_paths, deploy.required_health_components)
         result = post_deploy_tests(self._fetch(), service_url, checks)
         self.record.post_deploy = result.as_dict()

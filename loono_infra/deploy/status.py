@@ -80,7 +80,7 @@ def _health(settings: Settings, described: Mapping[str, Any],
     try:
         root = base_url(settings, described, clients.elbv2,
                         on_sandbox=clients.on_sandbox)
-        url = root + settings.service.health_check.path
+        url = root + settings.deploy.health_path
     except DeployError as error:
         return None, f"unknown ({error.message})"
     fetch = http_fetch(settings.deploy.request_timeout_seconds, clients.ca_bundle)

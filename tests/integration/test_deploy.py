@@ -169,6 +169,57 @@ def test_health_says_db_up_against_the_sandboxs_postgresql(stack: Stack) -> None
     assert not list(data.glob("*/init/password"))  # read once, then removed
 
 
+def _alarm_reader(stack: Stack) -> str:
+    """An SQS queue subscribed to the alarm topic: what an on-call tool would receive."""
+    sns, sqs = stack.aws("sns"), stack.aws("sqs")
+    topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"]
+                 if t["TopicArn"].endswith(":loono-sbx-alarms"))
+    queue = sqs.create_queue(QueueName=f"alarm-reader-{time.monotonic_ns()}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    return str(queue)
+
+
+def _next_notice(stack: Stack, queue: str, alarm: str, state: str,
+                 within: float) -> dict[str, Any]:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        for message in stack.aws("sqs").receive_message(
+                QueueUrl=queue, WaitTimeSeconds=1, MaxNumberOfMessages=10).get("Messages", []):
+            notice = json.loads(json.loads(message["Body"])["Message"])
+            if (notice["AlarmName"], notice["NewStateValue"]) == (alarm, state):
+                return dict(notice)
+    raise AssertionError(f"no {state} notice of {alarm} within {within} s")
+
+
+def _alarm_state(stack: Stack, alarm: str) -> str:
+    alarms = stack.aws("cloudwatch").describe_alarms(AlarmNames=[alarm])["MetricAlarms"]
+    return str(alarms[0]["StateValue"])
+
+
+def test_a_dead_task_raises_the_healthy_host_alarm_and_its_return_clears_it(
+        stack: Stack) -> None:
+    alarm = "loono-sbx-no-healthy-targets"
+    deploy(stack.settings, "loono-backend:v1")
+    deadline = time.monotonic() + 15
+    while _alarm_state(stack, alarm) != "OK" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _alarm_state(stack, alarm) == "OK"  # a healthy target: nothing to say
+    queue = _alarm_reader(stack)
+    running = docker.from_env().containers.list(filters={"label": "ceo.loono.sandbox"})
+    task = next(c for c in running if "loono-backend" in str(c.attrs["Config"]["Image"]))
+    task.kill()
+    raised = _next_notice(stack, queue, alarm, "ALARM", within=30)
+    assert raised["OldStateValue"] == "OK"
+    assert raised["Trigger"]["MetricName"] == "HealthyHostCount"
+    assert "HealthyHostCount (0 most recently)" in raised["NewStateReason"]
+    # ECS starts a replacement; once the load balancer finds it healthy the alarm clears
+    cleared = _next_notice(stack, queue, alarm, "OK", within=90)
+    assert cleared["OldStateValue"] == "ALARM"
+    assert stack.serves("/version").strip() == b"1"
+
+
 def test_a_database_that_does_not_answer_fails_the_deploy_and_rolls_back(
         stack: Stack) -> None:
     before = stack.ecs_primary()["taskDefinition"]

@@ -39,7 +39,11 @@ def test_sandbox_is_the_same_stack_on_the_sandbox() -> None:
     differing = {"environment", "health_check"}
     assert sandbox.service.model_dump(exclude=differing) == production.service.model_dump(
         exclude=differing)
-    assert sandbox.service.health_check.path == production.service.health_check.path
+    # Production's load balancer probes liveness only; the sandbox's test backend (busybox
+    # httpd) cannot serve a path below its /health document, so its balancer probes /health.
+    assert production.service.health_check.path == "/health/liveness"
+    assert sandbox.deploy.health_path == production.deploy.health_path == "/health"
+    assert production.service.health_check.grace_period_seconds >= 180
     assert sandbox.service.health_check.healthy_threshold == 3
     assert sandbox.database.engine_version == production.database.engine_version
 

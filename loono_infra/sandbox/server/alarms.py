@@ -73,6 +73,7 @@ class TargetHealthAlarms:
         for arn, group in _target_groups():
             seen.add(arn)
             kept = self._groups.setdefault(arn, group)
+            kept.dimensions = group.dimensions  # a listener may attach the group later
             kept.samples.append(self._counts(arn))
             for alarm in _alarms_on(kept):
                 _evaluate(kept, alarm)

@@ -8,6 +8,7 @@ itself after --ttl seconds, on SIGTERM and on Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import logging
 import os
@@ -40,6 +41,7 @@ def _write_state(path: Path, url: str, registry: str | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Serves until the TTL passes or a signal arrives."""
     args = _parse_args(argv)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1`: every thread's stack
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer

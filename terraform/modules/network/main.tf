@@ -8,6 +8,11 @@
 locals {
   subnet_newbits = 24 - tonumber(split("/", var.cidr_block)[1])
   private_offset = min(100, pow(2, local.subnet_newbits) / 2)
+  # Keyed by zone, not by position: removing a zone from the list touches that zone only.
+  zones = { for index, zone in var.availability_zones : zone => index }
+  # A NAT gateway per zone (the default) keeps the other zones' tasks online when one zone
+  # fails; one NAT gateway (in the first zone) is cheaper and cuts every task off with it.
+  nat_zones = var.nat_gateway_per_zone ? local.zones : { (var.availability_zones[0]) = 0 }
 }
 
 resource "aws_vpc" "this" {
@@ -23,20 +28,20 @@ resource "aws_internet_gateway" "this" {
 }
 
 resource "aws_subnet" "public" {
-  count                   = length(var.availability_zones)
+  for_each                = local.zones
   vpc_id                  = aws_vpc.this.id
-  availability_zone       = var.availability_zones[count.index]
-  cidr_block              = cidrsubnet(var.cidr_block, local.subnet_newbits, count.index)
+  availability_zone       = each.key
+  cidr_block              = cidrsubnet(var.cidr_block, local.subnet_newbits, each.value)
   map_public_ip_on_launch = false
-  tags                    = { Name = "${var.name}-public-${count.index}", Tier = "public" }
+  tags                    = { Name = "${var.name}-public-${each.value}", Tier = "public" }
 }
 
 resource "aws_subnet" "private" {
-  count             = length(var.availability_zones)
+  for_each          = local.zones
   vpc_id            = aws_vpc.this.id
-  availability_zone = var.availability_zones[count.index]
-  cidr_block        = cidrsubnet(var.cidr_block, local.subnet_newbits, count.index + local.private_offset)
-  tags              = { Name = "${var.name}-private-${count.index}", Tier = "private" }
+  availability_zone = each.key
+  cidr_block        = cidrsubnet(var.cidr_block, local.subnet_newbits, each.value + local.private_offset)
+  tags              = { Name = "${var.name}-private-${each.value}", Tier = "private" }
 }
 
 resource "aws_route_table" "public" {
@@ -51,38 +56,47 @@ resource "aws_route" "public_internet" {
 }
 
 resource "aws_route_table_association" "public" {
-  count          = length(var.availability_zones)
-  subnet_id      = aws_subnet.public[count.index].id
+  for_each       = local.zones
+  subnet_id      = aws_subnet.public[each.key].id
   route_table_id = aws_route_table.public.id
 }
 
 resource "aws_eip" "nat" {
-  vpc  = true
-  tags = { Name = "${var.name}-nat" }
+  for_each = local.nat_zones
+  vpc      = true
+  tags     = { Name = "${var.name}-nat-${each.value}" }
 }
 
+# ServesZones names the zones whose private subnets route through this gateway; policy
+# CKV_LOONO_21 reports a gateway that serves more zones than its own.
 resource "aws_nat_gateway" "this" {
-  allocation_id = aws_eip.nat.id
-  subnet_id     = aws_subnet.public[0].id
-  tags          = { Name = var.name }
-  depends_on    = [aws_internet_gateway.this]
+  for_each      = local.nat_zones
+  allocation_id = aws_eip.nat[each.key].id
+  subnet_id     = aws_subnet.public[each.key].id
+  tags = {
+    Name        = "${var.name}-${each.value}"
+    ServesZones = join(" ", var.nat_gateway_per_zone ? [each.key] : var.availability_zones)
+  }
+  depends_on = [aws_internet_gateway.this]
 }
 
 resource "aws_route_table" "private" {
-  vpc_id = aws_vpc.this.id
-  tags   = { Name = "${var.name}-private" }
+  for_each = local.zones
+  vpc_id   = aws_vpc.this.id
+  tags     = { Name = "${var.name}-private-${each.value}" }
 }
 
 resource "aws_route" "private_nat" {
-  route_table_id         = aws_route_table.private.id
+  for_each               = local.zones
+  route_table_id         = aws_route_table.private[each.key].id
   destination_cidr_block = "0.0.0.0/0"
-  nat_gateway_id         = aws_nat_gateway.this.id
+  nat_gateway_id         = aws_nat_gateway.this[contains(keys(local.nat_zones), each.key) ? each.key : var.availability_zones[0]].id
 }
 
 resource "aws_route_table_association" "private" {
-  count          = length(var.availability_zones)
-  subnet_id      = aws_subnet.private[count.index].id
-  route_table_id = aws_route_table.private.id
+  for_each       = local.zones
+  subnet_id      = aws_subnet.private[each.key].id
+  route_table_id = aws_route_table.private[each.key].id
 }
 
 resource "aws_security_group" "load_balancer" {

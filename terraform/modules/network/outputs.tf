@@ -3,11 +3,11 @@ output "vpc_id" {
 }
 
 output "public_subnet_ids" {
-  value = aws_subnet.public[*].id
+  value = [for zone in var.availability_zones : aws_subnet.public[zone].id]
 }
 
 output "private_subnet_ids" {
-  value = aws_subnet.private[*].id
+  value = [for zone in var.availability_zones : aws_subnet.private[zone].id]
 }
 
 output "load_balancer_security_group_id" {

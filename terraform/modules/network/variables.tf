@@ -13,6 +13,12 @@ variable "availability_zones" {
   type        = list(string)
 }
 
+variable "nat_gateway_per_zone" {
+  description = "A NAT gateway in every zone (true), or one for all zones (false: cheaper, one zone's failure cuts every task off)."
+  type        = bool
+  default     = true
+}
+
 variable "service_port" {
   description = "Port the service's containers listen on."
   type        = number
