@@ -311,7 +311,8 @@ def _ecs_module(source: str) -> dict[str, Any]:
 def _rds_module(source: str) -> dict[str, Any]:
     names = ("engine_version", "parameter_group_family", "instance_class", "database_name",
              "master_username", "allocated_storage_gb", "max_allocated_storage_gb",
-             "backup_retention_days", "multi_az", "deletion_protection", "final_snapshot")
+             "backup_retention_days", "multi_az", "deletion_protection", "final_snapshot",
+             "apply_immediately")
     return {
         "source": source,
         "name": "${var.name_prefix}-db",

@@ -232,6 +232,11 @@ class DatabaseSettings(_Model):
     multi_az: bool = False
     deletion_protection: bool = True
     final_snapshot: bool = True
+    apply_immediately: bool = Field(
+        default=False,
+        description="Apply changes that restart the database (a major upgrade, a new class) at "
+                    "once rather than in the maintenance window (sun 03:30 UTC); set it in the "
+                    "change that upgrades, when the team has chosen the downtime.")
     password_env: str = Field(
         default="LOONO_DB_PASSWORD",
         description="Environment variable holding the master password at plan time.",

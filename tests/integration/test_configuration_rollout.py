@@ -17,10 +17,12 @@ from typer.testing import CliRunner
 
 from loono_infra.cli import app
 from loono_infra.core.errors import DeployFailedError
+from loono_infra.core.render import moved_resources
 from loono_infra.core.settings import Settings, load_settings
 from loono_infra.deploy import deploy
 from loono_infra.deploy.status import service_status
 from loono_infra.flow import pipeline
+from loono_infra.flow.targets import checked_environment, resolve_target
 from loono_infra.gates.owners.codeowners import parse_codeowners
 from loono_infra.gates.owners.mapping import requirements
 from loono_infra.sandbox.backend_image import build_test_backend
@@ -201,7 +203,8 @@ def test_a_minor_upgrade_by_aws_leaves_the_plan_clean_and_12_to_16_applies(
     assert [c.address for c in clean.changes if c.changes_something] == []
     assert clean.decision is not None and clean.decision.passed
 
-    settings = stack.edit('engine_version = "12"', 'engine_version = "16"')
+    settings = stack.edit('engine_version = "12"',
+                          'engine_version = "16"\napply_immediately = true')
     upgrade = pipeline.plan(settings)
     actions = {c.address: c.action for c in upgrade.changes if c.changes_something}
     assert actions == {"module.rds.aws_db_instance.this": "update",
@@ -218,3 +221,22 @@ def test_a_minor_upgrade_by_aws_leaves_the_plan_clean_and_12_to_16_applies(
     assert family == "postgres16"
     assert not pipeline.plan(settings).has_changes
     assert service_status(settings).healthy  # the service still reaches its database
+
+
+def test_a_stack_with_the_earlier_count_addresses_moves_in_state_and_nothing_is_replaced(
+        stack: Stack) -> None:
+    """A stack built before the network was keyed by zone (count indices, one NAT gateway):
+    the rendered moved blocks carry it over; the plan replaces and destroys nothing."""
+    settings = stack.settings()
+    target = resolve_target(settings)
+    _, env = checked_environment(target)
+    for old, new in moved_resources(settings):
+        moved = target.engine.run(["state", "mv", new, old], target.workdir, env)
+        assert moved.returncode == 0, moved.stderr
+    upgrade = pipeline.plan(settings)
+    actions = {c.address: c.action for c in upgrade.changes if c.changes_something}
+    assert not [a for a, action in actions.items() if action in ("delete", "replace")], actions
+    assert not [a for a in actions if "aws_subnet" in a or "aws_nat_gateway" in a]
+    assert upgrade.decision is not None and upgrade.decision.passed
+    pipeline.apply(upgrade, settings)
+    assert not pipeline.plan(settings).has_changes

@@ -78,3 +78,16 @@ def test_a_load_balancer_needs_room_in_its_subnets(sandbox: SandboxInfo, aws: An
              for n, zone in enumerate(("eu-central-1a", "eu-central-1b"))]
     created = elbv2.create_load_balancer(Name="roomy", Subnets=roomy, Type="application")
     elbv2.delete_load_balancer(LoadBalancerArn=created["LoadBalancers"][0]["LoadBalancerArn"])
+
+
+def test_rds_refuses_a_postgresql_version_it_does_not_offer(sandbox: SandboxInfo,
+                                                          aws: Any) -> None:
+    rds = aws("rds")
+    for version in ("12.99", "9", "12.x"):
+        with pytest.raises(ClientError, match=f"Cannot find version {version} for postgres"):
+            rds.create_db_instance(DBInstanceIdentifier="no-such-version", Engine="postgres",
+                                   EngineVersion=version, DBInstanceClass="db.t3.micro",
+                                   AllocatedStorage=20, MasterUsername="loono",
+                                   MasterUserPassword="a-long-password-1")
+    assert not [d for d in rds.describe_db_instances()["DBInstances"]
+                if d["DBInstanceIdentifier"] == "no-such-version"]

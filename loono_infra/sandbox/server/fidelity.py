@@ -23,7 +23,10 @@ from loono_infra.sandbox.server.revisions import (
     family_names_latest_active_revision,
     inactive_revisions_start_nothing,
 )
-from loono_infra.sandbox.server.strictness import load_balancers_need_room_in_their_subnets
+from loono_infra.sandbox.server.strictness import (
+    load_balancers_need_room_in_their_subnets,
+    rds_refuses_unknown_engine_versions,
+)
 
 # ECS CreateService request members moto accepts but does not keep on the service.
 ECS_SERVICE_MEMBERS_KEPT = {
@@ -150,6 +153,7 @@ FIXES: tuple[Callable[[], None], ...] = (
     family_names_latest_active_revision,
     inactive_revisions_start_nothing,
     load_balancers_need_room_in_their_subnets,
+    rds_refuses_unknown_engine_versions,
 )
 
 

@@ -34,3 +34,52 @@ def load_balancers_need_room_in_their_subnets() -> None:
 
     setattr(create_load_balancer, _MARK, True)
     ELBv2Backend.create_load_balancer = create_load_balancer  # type: ignore[method-assign]
+
+
+# RDS for PostgreSQL: per major version, the first and the last minor RDS released (a major
+# alone, "16", is RDS's default minor of that major).
+POSTGRES_MINORS = {11: (1, 22), 12: (2, 22), 13: (1, 20), 14: (1, 17), 15: (2, 12), 16: (1, 8),
+                   17: (1, 4)}
+
+
+def postgres_version_exists(version: str) -> bool:
+    """RDS offers this PostgreSQL version ("16" or "16.4")."""
+    major, _, minor = version.partition(".")
+    if not major.isdigit() or int(major) not in POSTGRES_MINORS:
+        return False
+    if not minor:
+        return True
+    first, last = POSTGRES_MINORS[int(major)]
+    return minor.isdigit() and first <= int(minor) <= last
+
+
+def rds_refuses_unknown_engine_versions() -> None:
+    """CreateDBInstance and ModifyDBInstance fail with InvalidParameterCombination ("Cannot find
+    version 12.99 for postgres") for a PostgreSQL version RDS does not offer."""
+    from moto.rds.exceptions import RDSClientError
+    from moto.rds.models import RDSBackend
+
+    create: Callable[..., Any] = RDSBackend.create_db_instance
+    modify: Callable[..., Any] = RDSBackend.modify_db_instance
+    if getattr(create, _MARK, False):
+        return
+
+    def refuse_unknown(kwargs: dict[str, Any], engine: str | None) -> None:
+        version = kwargs.get("engine_version")
+        if (engine or "").startswith("postgres") and version and not postgres_version_exists(
+                str(version)):
+            raise RDSClientError("InvalidParameterCombination",
+                                 f"Cannot find version {version} for postgres")
+
+    def create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> Any:
+        refuse_unknown(db_kwargs, db_kwargs.get("engine"))
+        return create(self, db_kwargs)
+
+    def modify_db_instance(self: RDSBackend, identifier: str, db_kwargs: dict[str, Any]) -> Any:
+        current = self.databases.get(identifier)
+        refuse_unknown(db_kwargs, getattr(current, "engine", None))
+        return modify(self, identifier, db_kwargs)
+
+    setattr(create_db_instance, _MARK, True)
+    RDSBackend.create_db_instance = create_db_instance  # type: ignore[method-assign]
+    RDSBackend.modify_db_instance = modify_db_instance  # type: ignore[method-assign]

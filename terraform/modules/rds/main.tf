@@ -51,27 +51,30 @@ resource "aws_db_instance" "this" {
   # pinned minor never fights an upgrade AWS already did. A major upgrade is a settings change.
   engine_version              = var.engine_version
   allow_major_version_upgrade = true
-  instance_class              = var.instance_class
-  name                        = var.database_name
-  username                    = var.master_username
-  password                    = var.master_password
-  port                        = var.port
-  allocated_storage           = var.allocated_storage_gb
-  max_allocated_storage       = var.max_allocated_storage_gb
-  storage_type                = "gp2"
-  storage_encrypted           = true
-  publicly_accessible         = false
-  multi_az                    = var.multi_az
-  db_subnet_group_name        = aws_db_subnet_group.this.name
-  parameter_group_name        = aws_db_parameter_group.this.name
-  vpc_security_group_ids      = [var.security_group_id]
-  backup_retention_period     = var.backup_retention_days
-  backup_window               = "02:00-03:00"
-  maintenance_window          = "sun:03:30-sun:04:30"
-  copy_tags_to_snapshot       = true
-  auto_minor_version_upgrade  = true
-  deletion_protection         = var.deletion_protection
-  skip_final_snapshot         = !var.final_snapshot
+  # Restarting changes wait for the maintenance window unless the change says "now"; until the
+  # window the plan keeps showing them (the pending value is not the running one).
+  apply_immediately          = var.apply_immediately
+  instance_class             = var.instance_class
+  name                       = var.database_name
+  username                   = var.master_username
+  password                   = var.master_password
+  port                       = var.port
+  allocated_storage          = var.allocated_storage_gb
+  max_allocated_storage      = var.max_allocated_storage_gb
+  storage_type               = "gp2"
+  storage_encrypted          = true
+  publicly_accessible        = false
+  multi_az                   = var.multi_az
+  db_subnet_group_name       = aws_db_subnet_group.this.name
+  parameter_group_name       = aws_db_parameter_group.this.name
+  vpc_security_group_ids     = [var.security_group_id]
+  backup_retention_period    = var.backup_retention_days
+  backup_window              = "02:00-03:00"
+  maintenance_window         = "sun:03:30-sun:04:30"
+  copy_tags_to_snapshot      = true
+  auto_minor_version_upgrade = true
+  deletion_protection        = var.deletion_protection
+  skip_final_snapshot        = !var.final_snapshot
   # Unique per instance (the time it was created): a second destroy never collides with the
   # first one's snapshot. Automated backups outlive the instance (their retention still applies).
   final_snapshot_identifier           = var.final_snapshot ? "${var.name}-final-${formatdate("YYYYMMDDhhmmss", timestamp())}" : null

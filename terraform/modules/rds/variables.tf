@@ -92,3 +92,9 @@ variable "log_retention_days" {
   description = "Days the exported PostgreSQL and upgrade logs are kept."
   type        = number
 }
+
+variable "apply_immediately" {
+  description = "Apply restarting changes (major upgrade, class) now instead of in the maintenance window."
+  type        = bool
+  default     = false
+}
