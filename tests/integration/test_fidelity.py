@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -91,3 +92,36 @@ def test_rds_refuses_a_postgresql_version_it_does_not_offer(sandbox: SandboxInfo
                                    MasterUserPassword="a-long-password-1")
     assert not [d for d in rds.describe_db_instances()["DBInstances"]
                 if d["DBInstanceIdentifier"] == "no-such-version"]
+
+
+def _alarm_to(aws: Any, topic: str, name: str) -> None:
+    aws("cloudwatch").put_metric_alarm(
+        AlarmName=name, Namespace="Loono/Test", MetricName="M", Statistic="Sum",
+        ComparisonOperator="GreaterThanThreshold", Threshold=1, Period=60,
+        EvaluationPeriods=1, AlarmActions=[topic])
+
+
+def test_an_alarm_cannot_publish_to_a_topic_whose_key_shuts_cloudwatch_out(
+        sandbox: SandboxInfo, aws: Any) -> None:
+    sns, sqs, kms, cloudwatch = aws("sns"), aws("sqs"), aws("kms"), aws("cloudwatch")
+    own_key = kms.create_key(Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+         "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}]}))[
+        "KeyMetadata"]["Arn"]
+    queue = sqs.create_queue(QueueName="fidelity-alarm-reader")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    for key, name in (("alias/aws/sns", "managed-key"), (own_key, "own-key")):
+        topic = sns.create_topic(Name=f"fidelity-{name}",
+                                 Attributes={"KmsMasterKeyId": key})["TopicArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        _alarm_to(aws, topic, f"fidelity-{name}")
+        cloudwatch.set_alarm_state(AlarmName=f"fidelity-{name}", StateValue="ALARM",
+                                   StateReason="test")
+    received = [json.loads(json.loads(m["Body"])["Message"])["AlarmName"] for m in
+                sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=2,
+                                    MaxNumberOfMessages=10).get("Messages", [])]
+    assert received == ["fidelity-own-key"]  # alias/aws/sns: KMS AccessDenied, nothing sent

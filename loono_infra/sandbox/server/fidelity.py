@@ -8,6 +8,7 @@ Pinned to the moto version in pyproject.toml.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -24,9 +25,12 @@ from loono_infra.sandbox.server.revisions import (
     inactive_revisions_start_nothing,
 )
 from loono_infra.sandbox.server.strictness import (
+    cloudwatch_may_use_key,
     load_balancers_need_room_in_their_subnets,
     rds_refuses_unknown_engine_versions,
 )
+
+LOG = logging.getLogger(__name__)
 
 # ECS CreateService request members moto accepts but does not keep on the service.
 ECS_SERVICE_MEMBERS_KEPT = {
@@ -139,8 +143,14 @@ def _notify(backend: Any, alarm: Any, actions: list[str], previous: str | None,
                                                  "Threshold": alarm.threshold}})
     subject = f'{alarm.state_value}: "{alarm.name}" in {backend.region_name}'[:100]
     for arn in (a for a in actions if ":sns:" in a):
-        sns = sns_backends[backend.account_id][arn.split(":")[3]]
-        sns.get_topic(arn).publish(message, subject=subject)
+        region = arn.split(":")[3]
+        topic = sns_backends[backend.account_id][region].get_topic(arn)
+        key = topic.kms_master_key_id
+        if key and not cloudwatch_may_use_key(backend.account_id, region, key):
+            LOG.warning("alarm %s: notification to %s not delivered: the topic's key %s does "
+                        "not let CloudWatch use it (KMS AccessDenied)", alarm.name, arn, key)
+            continue
+        topic.publish(message, subject=subject)
 
 
 FIXES: tuple[Callable[[], None], ...] = (

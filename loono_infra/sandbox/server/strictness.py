@@ -3,7 +3,9 @@ behaviour; tests/integration/test_fidelity.py covers each)."""
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -82,4 +84,47 @@ def rds_refuses_unknown_engine_versions() -> None:
 
     setattr(create_db_instance, _MARK, True)
     RDSBackend.create_db_instance = create_db_instance  # type: ignore[method-assign]
-    RDSBackend.modify_db_instance = modify_db_instance  # type: ignore[method-assign]
+    RDSBackend.modify_db_instance = modify_db_instance  # type: ignore[method-assign,assignment]
+
+
+CLOUDWATCH = "cloudwatch.amazonaws.com"
+KEY_USES = ("kms:GenerateDataKey", "kms:Decrypt")  # what SNS needs of the publisher's key
+
+
+def cloudwatch_may_use_key(account: str, region: str, key_id: str) -> bool:
+    """The key's policy lets this account's CloudWatch encrypt for the topic. AWS managed
+    keys (alias/aws/sns) never do: an alarm's notification to their topic fails silently."""
+    from moto.kms.models import kms_backends
+
+    kms = kms_backends[account][region]
+    try:
+        key = kms.describe_key(key_id)
+    except (KeyError, TypeError):
+        return False
+    try:
+        policy = json.loads(key.policy)
+    except ValueError:
+        return False
+    statements = policy.get("Statement") or []
+    statements = statements if isinstance(statements, list) else [statements]
+    allowed = [s for s in statements if isinstance(s, dict) and _allows_cloudwatch(s, account)]
+    return all(any(_grants(s, use) for s in allowed) for use in KEY_USES)
+
+
+def _listed(value: Any) -> list[str]:
+    return [str(v) for v in (value if isinstance(value, list) else [value]) if v is not None]
+
+
+def _allows_cloudwatch(statement: dict[str, Any], account: str) -> bool:
+    principal = statement.get("Principal")
+    services = _listed(principal.get("Service")) if isinstance(principal, dict) else []
+    conditions = statement.get("Condition") or {}
+    source = {value for test in conditions.values() if isinstance(test, dict)
+              for key, value in test.items() if key.lower() == "aws:sourceaccount"}
+    return (statement.get("Effect") == "Allow" and CLOUDWATCH in services
+            and all(value == account for value in source))
+
+
+def _grants(statement: dict[str, Any], use: str) -> bool:
+    return any(fnmatch.fnmatchcase(use, pattern) or fnmatch.fnmatchcase(f"{use}*", pattern)
+               for pattern in _listed(statement.get("Action")))
