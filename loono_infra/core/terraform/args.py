@@ -15,7 +15,7 @@ class PlanOptions:
     mode: str = "normal"  # "normal", "destroy" or "refresh-only"
     refresh: bool = True
     out: str = PLAN_FILE
-    lock_timeout_seconds: int = 60
+    lock_timeout_seconds: int = 0  # a held lock refuses at once, naming its holder
     parallelism: int = 10
 
     def __post_init__(self) -> None:
@@ -46,9 +46,14 @@ def plan_args(options: PlanOptions) -> list[str]:
     return args
 
 
-def apply_args(plan_file: str, *, lock_timeout_seconds: int = 60) -> list[str]:
+def apply_args(plan_file: str, *, lock_timeout_seconds: int = 0) -> list[str]:
     """`apply` of exactly one saved plan file."""
     return ["apply", *_COMMON, "-json", f"-lock-timeout={lock_timeout_seconds}s", plan_file]
+
+
+def force_unlock_args(lock_id: str) -> list[str]:
+    """`force-unlock` of exactly the lock with this ID (Terraform refuses another)."""
+    return ["force-unlock", "-force", lock_id]
 
 
 def show_args(plan_file: str) -> list[str]:

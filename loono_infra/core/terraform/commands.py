@@ -97,9 +97,11 @@ def show_plan(engine: Engine, workdir: Path, env: Mapping[str, str], plan_file: 
 
 
 def apply(engine: Engine, workdir: Path, env: Mapping[str, str], plan_file: str,
-          ) -> list[dict[str, Any]]:
-    """Applies exactly one saved plan; returns the JSON messages."""
-    completed = engine.run(tf_args.apply_args(plan_file), workdir, env)
+          lock_timeout_seconds: int = 0) -> list[dict[str, Any]]:
+    """Applies exactly one saved plan; returns the JSON messages (TerraformInterrupted says
+    how far an interrupted one got: applied_count of its output)."""
+    completed = engine.run(tf_args.apply_args(plan_file, lock_timeout_seconds=lock_timeout_seconds),
+                           workdir, env)
     messages = list(json_lines(completed.stdout))
     if completed.returncode != 0:
         raise _fail("apply", completed, messages)
@@ -149,3 +151,16 @@ def outputs(engine: Engine, workdir: Path, env: Mapping[str, str]) -> dict[str, 
         raise TerraformError("output", [], completed.stderr)
     raw = json.loads(completed.stdout or "{}")
     return {name: item.get("value") for name, item in raw.items() if not item.get("sensitive")}
+
+
+def applied_count(completed: Completed) -> int:
+    """How many resource changes an apply finished (its apply_complete messages)."""
+    return sum(1 for message in json_lines(completed.stdout)
+               if message.get("type") == "apply_complete")
+
+
+def force_unlock(engine: Engine, workdir: Path, env: Mapping[str, str], lock_id: str) -> None:
+    """Releases the state lock with this ID (a killed run's); refuses any other ID."""
+    completed = engine.run(tf_args.force_unlock_args(lock_id), workdir, env)
+    if completed.returncode != 0:
+        raise TerraformError("force-unlock", [], completed.stderr or completed.stdout)

@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,23 +55,47 @@ class Engine(Protocol):
         ...
 
 
+class TerraformInterrupted(KeyboardInterrupt):
+    """Terraform was asked to stop (Ctrl-C, SIGTERM) and has stopped; what it printed."""
+
+    def __init__(self, completed: Completed) -> None:
+        super().__init__("Terraform was interrupted")
+        self.completed = completed
+
+
 def run_process(command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Completed:
-    """Runs a process to completion; on Ctrl-C lets it stop gracefully so state stays whole."""
+    """Runs a process to completion; on Ctrl-C lets it stop gracefully so state stays whole.
+
+    The process has a session of its own, so a terminal's Ctrl-C (sent to the whole
+    foreground group) reaches it once, from here: Terraform stops gracefully on a first
+    interrupt and immediately, state possibly lost, on a second.
+    """
     process = subprocess.Popen(
         list(command), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
-        errors="replace",
+        errors="replace", start_new_session=True,
     )
     try:
         stdout, stderr = process.communicate()
     except KeyboardInterrupt:
         process.send_signal(signal.SIGINT)
+        stdout, stderr = _wait_for_graceful_stop(process)
+        raise TerraformInterrupted(Completed(process.returncode, stdout, stderr)) from None
+    return Completed(process.returncode, stdout, stderr)
+
+
+def _wait_for_graceful_stop(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """Waits for a process told to stop; more interrupts meanwhile do not cut it short (a CI
+    runner's SIGTERM follows its SIGINT), the grace period does."""
+    deadline = time.monotonic() + _INTERRUPT_GRACE_SECONDS
+    while True:
         try:
-            process.communicate(timeout=_INTERRUPT_GRACE_SECONDS)
+            return process.communicate(timeout=max(0.0, deadline - time.monotonic()))
+        except KeyboardInterrupt:
+            continue
         except subprocess.TimeoutExpired:
             process.kill()
-        raise
-    return Completed(process.returncode, stdout, stderr)
+            return process.communicate()
 
 
 class EmbeddedEngine:
@@ -88,7 +113,8 @@ class EmbeddedEngine:
     def run(self, args: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Completed:
         if self._library is None:
             self._library = _embedded_worker.library_path()
-        command = [sys.executable, "-S", "-I", _embedded_worker.__file__, self._library, *args]
+        command = [sys.executable, "-S", "-I", _embedded_worker.__file__, str(os.getpid()),
+                   self._library, *args]
         return run_process(command, cwd, env)
 
 

@@ -1,0 +1,50 @@
+"""The state lock as Terraform reports it: who holds it, since when, under which ID."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from loono_infra.core.errors import Diagnostic
+
+LOCK_SUMMARY = "Error acquiring the state lock"
+_FIELD = re.compile(r"^\s*(ID|Path|Operation|Who|Version|Created):\s*(.*?)\s*$", re.MULTILINE)
+_CREATED = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.(\d+))? \+0000 UTC$")
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    """The holder of a state lock."""
+
+    lock_id: str
+    who: str
+    operation: str
+    created: datetime | None
+
+    def age_seconds(self, now: datetime | None = None) -> float | None:
+        if self.created is None:
+            return None
+        return max(0.0, ((now or datetime.now(UTC)) - self.created).total_seconds())
+
+
+def lock_in(diagnostics: Iterable[Diagnostic]) -> LockInfo | None:
+    """The lock named by a failed command's "Error acquiring the state lock", if any."""
+    for diagnostic in diagnostics:
+        if diagnostic.summary.strip() == LOCK_SUMMARY:
+            fields = dict(_FIELD.findall(diagnostic.detail or ""))
+            if fields.get("ID"):
+                return LockInfo(fields["ID"], fields.get("Who", "unknown"),
+                                fields.get("Operation", "unknown").removeprefix("OperationType"),
+                                _created(fields.get("Created", "")))
+    return None
+
+
+def _created(text: str) -> datetime | None:
+    match = _CREATED.match(text)
+    if match is None:
+        return None
+    moment = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    fraction = (match.group(2) or "0")[:6].ljust(6, "0")
+    return moment.replace(microsecond=int(fraction))

@@ -1,0 +1,73 @@
+"""Rows 1 and 2 of the fault matrix: an apply stopped part way, gently and hard."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+
+import pytest
+
+from tests.faults.conftest import ENV, Sandboxed, kill_hard, wait_until
+
+pytestmark = pytest.mark.integration
+FIRST_RESOURCES_SECONDS = 180
+
+
+def _planned_changes(sandboxed: Sandboxed) -> int:
+    planned = sandboxed.checkout.run("plan", "--json")
+    assert planned.returncode == 2, planned.stderr
+    report = json.loads(planned.stdout)
+    assert report["decision"]["passed"], report["decision"]
+    return sum(1 for change in report["changes"]
+               if change["action"] in ("create", "update", "delete", "replace"))
+
+
+def _converges(sandboxed: Sandboxed) -> None:
+    applied = sandboxed.checkout.run("apply")
+    assert applied.returncode == 0, applied.stderr
+    again = sandboxed.checkout.run("plan", "--json")
+    assert again.returncode == 0, again.stderr  # no changes: nothing lost, nothing left over
+    assert json.loads(again.stdout)["decision"]["passed"]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_apply_saves_what_it_finished_and_a_replan_continues(
+        sandboxed: Sandboxed, signum: int) -> None:
+    total = _planned_changes(sandboxed)
+    apply = sandboxed.checkout.start("apply")
+    wait_until(lambda: sandboxed.vpcs() >= 1, FIRST_RESOURCES_SECONDS, "the first resources")
+    os.kill(apply.pid, signum)
+    _, stderr = apply.communicate(timeout=300)
+    assert apply.returncode == 130, stderr
+    told = re.search(r"interrupted: (\d+) of (\d+) changes applied", stderr)
+    assert told is not None, stderr
+    applied = int(told.group(1))
+    assert int(told.group(2)) == total and 0 < applied < total
+    assert f"Re-plan to continue: loono-infra plan --env {ENV}" in stderr
+    assert len(sandboxed.state_resources()) == applied  # every finished resource is in state
+    remaining = _planned_changes(sandboxed)  # the lock is released: a plan runs at once
+    assert remaining == total - applied
+    _converges(sandboxed)
+
+
+def test_a_killed_apply_leaves_a_lock_the_next_plan_names_and_unlock_releases(
+        sandboxed: Sandboxed) -> None:
+    _planned_changes(sandboxed)
+    apply = sandboxed.checkout.start("apply")
+    wait_until(lambda: sandboxed.vpcs() >= 1, FIRST_RESOURCES_SECONDS, "the first resources")
+    kill_hard(apply)
+    refused = sandboxed.checkout.run("plan")
+    assert refused.returncode == 4, refused.stderr
+    named = re.search(r"locked by (\S+) \(Apply, (\d+) min \d+ s ago\), lock ID ([0-9a-f-]{36})",
+                      refused.stderr)
+    assert named is not None, refused.stderr
+    lock_id = named.group(3)
+    assert f"loono-infra unlock --env {ENV} --lock-id {lock_id}" in refused.stderr
+    wrong = sandboxed.checkout.run("unlock", "--lock-id", "00000000-0000-0000-0000-000000000000")
+    assert wrong.returncode == 1 and "does not match" in wrong.stderr, wrong.stderr
+    assert sandboxed.checkout.run("plan").returncode == 4  # still held
+    released = sandboxed.checkout.run("unlock", "--lock-id", lock_id)
+    assert released.returncode == 0, released.stderr
+    assert _planned_changes(sandboxed) > 0
