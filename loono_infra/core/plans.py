@@ -47,6 +47,7 @@ class Plan:
     owners: Decision | None = None
     content_digest: str | None = None
     change_digests: dict[str, str] = field(default_factory=dict)
+    adopted: tuple[str, ...] = ()  # resources a killed run left outside the state, imported
 
     @property
     def service_rollout(self) -> str | None:
@@ -95,6 +96,7 @@ class Plan:
             mode=data.get("mode", "normal"), settings_source=data.get("settings_source"),
             decision=Decision.from_dict(data["decision"]) if data.get("decision") else None,
             owners=Decision.from_dict(data["owners"]) if data.get("owners") else None,
+            adopted=tuple(data.get("adopted", [])),
             content_digest=data.get("content_digest"),
             change_digests=dict(data.get("change_digests") or {}),
         )

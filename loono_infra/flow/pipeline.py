@@ -20,6 +20,7 @@ from loono_infra.core.plans import (
     PLAN_RECORD,
     ApplyResult,
     Plan,
+    PlanContent,
     file_digest,
     previous_plan,
     read_record,
@@ -36,6 +37,12 @@ from loono_infra.core.terraform.engine import Engine, TerraformInterrupted
 from loono_infra.core.terraform.locks import lock_in
 from loono_infra.core.terraform.models import PlanDocument, ResourceChange
 from loono_infra.core.workspace import Project
+from loono_infra.flow.dangling import (
+    Dangling,
+    find_dangling,
+    forget_adoptions,
+    write_adoptions,
+)
 from loono_infra.flow.gating import (
     needs_content,
     owners_for,
@@ -59,6 +66,7 @@ from loono_infra.flow.targets import (
     sandbox_endpoint,
     workdir_lock,
 )
+from loono_infra.sandbox.control import SandboxInfo
 
 
 def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = True,
@@ -75,27 +83,18 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
     options = PlanOptions(mode=mode, refresh=refresh, lock_timeout_seconds=lock_timeout)
     sandbox_info, env = checked_environment(target)
     with workdir_lock(target.workdir), ThreadPoolExecutor(max_workers=1) as pool:
+        forget_adoptions(target.workdir)
         prepare(target, sandbox_info, env)
         previous = previous_plan(target.workdir)
         (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
         rules = rules_for(target, base, None)
         scan = PolicyScan.start(target, rules, pool) if policy and mode != "destroy" else None
-        with lock_named(settings.environment):
-            run = commands.plan(target.engine, target.workdir, env, options)
-        _require_password_to_create(target, env, run.stream.changes)
-        result = Plan(
-            environment=settings.environment, sandbox=target.sandbox, workdir=target.workdir,
-            digest=file_digest(target.workdir / PLAN_FILE), changes=run.stream.changes,
-            summary=run.stream.summary, outputs=run.stream.outputs, drift=run.stream.drift,
-            warnings=tuple(d.summary for d in run.warnings), engine=target.engine.name,
-            mode=mode, settings_source=str(settings.source) if settings.source else None,
-        )
-        content = plan_content(target, env) if needs_content(settings, mode, policy) else None
-        if content is not None:
-            result = replace(result, content_digest=content.digest,
-                             change_digests=content.changes)
-        if content is not None:
-            result = _drift_told_apart(result, content.document.raw)
+        result, content = _planned(target, env, options, policy)
+        adopted = _dangling(target, sandbox_info, result, content)
+        if adopted:  # plan again, importing what a killed run left outside the state
+            write_adoptions(target.workdir, adopted)
+            result, content = _planned(target, env, options, policy)
+            result = replace(result, adopted=tuple(d.describe() for d in adopted))
         if scan is not None:
             result = replace(result, decision=scan.verdict(env, result, content))
         elif policy:
@@ -103,6 +102,36 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
         result = replace(result, owners=owners_kept_or_judged(target, result, previous, rules))
         write_record(result)
     return result
+
+
+def _planned(target: Target, env: Mapping[str, str], options: PlanOptions,
+             policy: bool) -> tuple[Plan, PlanContent | None]:
+    """One `plan` saved in the workdir, and its content when the gates need it."""
+    settings = target.settings
+    with lock_named(settings.environment):
+        run = commands.plan(target.engine, target.workdir, env, options)
+    _require_password_to_create(target, env, run.stream.changes)
+    result = Plan(
+        environment=settings.environment, sandbox=target.sandbox, workdir=target.workdir,
+        digest=file_digest(target.workdir / PLAN_FILE), changes=run.stream.changes,
+        summary=run.stream.summary, outputs=run.stream.outputs, drift=run.stream.drift,
+        warnings=tuple(d.summary for d in run.warnings), engine=target.engine.name,
+        mode=options.mode, settings_source=str(settings.source) if settings.source else None,
+    )
+    content = plan_content(target, env) if needs_content(settings, options.mode, policy) \
+        else None
+    if content is not None:
+        result = replace(result, content_digest=content.digest, change_digests=content.changes)
+        result = _drift_told_apart(result, content.document.raw)
+    return result, content
+
+
+def _dangling(target: Target, sandbox_info: SandboxInfo | None, result: Plan,
+              content: PlanContent | None) -> list[Dangling]:
+    """Creates of this plan that a killed run already made (flow/dangling.py)."""
+    if content is None or result.mode != "normal" or result.summary.add == 0:
+        return []
+    return find_dangling(aws_endpoint(target, sandbox_info), content.document.resources)
 
 
 PASSWORD_HOLDERS = frozenset({"aws_db_instance", "aws_secretsmanager_secret_version"})

@@ -52,6 +52,8 @@ def print_plan(console: Console, plan: Plan) -> None:
                       "computes or other resources manage; none the configuration sets (no drift)")
     for warning in plan.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
+    for adopted in plan.adopted:
+        console.print(f"[bold yellow]left by a killed run:[/] {escape(adopted)}", highlight=False)
     if plan.service_rollout:
         console.print(f"[bold]service:[/] {plan.service_rollout}", highlight=False)
     console.print(plan_summary_line(plan))

@@ -58,6 +58,8 @@ class Sandboxed:
         target = resolve_target(settings)
         _, env = checked_environment(target)
         listed = target.engine.run(["state", "list"], target.workdir, env)
+        if "No state file was found" in listed.stderr:
+            return []  # nothing was ever saved
         assert listed.returncode == 0, listed.stderr
         return [line for line in listed.stdout.split() if ".data." not in f".{line}"]
 

@@ -70,4 +70,15 @@ def test_a_killed_apply_leaves_a_lock_the_next_plan_names_and_unlock_releases(
     assert sandboxed.checkout.run("plan").returncode == 4  # still held
     released = sandboxed.checkout.run("unlock", "--lock-id", lock_id)
     assert released.returncode == 0, released.stderr
-    assert _planned_changes(sandboxed) > 0
+    in_state = set(sandboxed.state_resources())
+    replan = sandboxed.checkout.run("plan", "--json")
+    assert replan.returncode == 2, replan.stderr
+    report = json.loads(replan.stdout)
+    adopted = [line.split(" ", 1)[0] for line in report["adopted"]]
+    # what the killed run created but never saved is listed and imported, not made twice
+    assert adopted and not set(adopted) & in_state
+    assert report["summary"]["imported"] == len(adopted)
+    assert report["decision"]["passed"]
+    vpcs_before = sandboxed.vpcs()
+    _converges(sandboxed)
+    assert sandboxed.vpcs() == vpcs_before == 1  # LOST if a second VPC was made

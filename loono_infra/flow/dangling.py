@@ -1,0 +1,163 @@
+"""Resources a killed run created but never wrote to the state: found, and adopted by import.
+
+Terraform writes a remote state at intervals, so a run killed hard (SIGKILL, a lost CI
+runner) can leave resources in AWS that no state knows. The next plan would create them
+again: a named one fails ("already exists"), an unnamed one (a VPC, a KMS key) is made twice,
+silently. So before a plan that creates resources is saved, each create whose identity AWS
+can be asked about is looked up; what exists is adopted with a Terraform `import` block, and
+the plan shows it as an import for the reviewers to see. (An ECS cluster needs neither:
+CreateCluster of an existing active cluster returns it.)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from loono_infra.clients.aws import AwsEndpoint
+from loono_infra.core.files import write_atomically
+from loono_infra.core.terraform.models import PlannedResource
+
+ADOPT_FILE = "adopt.tf.json"
+Lookup = Callable[[AwsEndpoint, dict[str, Any]], str | None]
+
+
+@dataclass(frozen=True)
+class Dangling:
+    """A resource that exists in AWS, which the plan would create again."""
+
+    address: str
+    import_id: str
+
+    def describe(self) -> str:
+        return f"{self.address} exists in AWS but not in the state ({self.import_id}): adopted"
+
+
+def _not_found(error: Exception) -> bool:
+    code = str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
+    return any(word in code for word in ("NotFound", "NoSuchEntity", "ResourceNotFound"))
+
+
+def _asked(call: Callable[[], str | None]) -> str | None:
+    from botocore.exceptions import ClientError
+
+    try:
+        return call()
+    except ClientError as error:
+        if _not_found(error):
+            return None
+        raise
+
+
+def _log_group(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
+    name = after.get("name")
+    groups = aws.client("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    return str(name) if any(g["logGroupName"] == name for g in groups) else None
+
+
+def _repository(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
+    name = str(after["name"])
+    return _asked(lambda: aws.client("ecr").describe_repositories(
+        repositoryNames=[name])["repositories"][0]["repositoryName"])
+
+
+def _role(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
+    name = str(after["name"])
+    return _asked(lambda: aws.client("iam").get_role(RoleName=name)["Role"]["RoleName"])
+
+
+def _group(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
+    name = str(after["name"])
+    return _asked(lambda: aws.client("iam").get_group(GroupName=name)["Group"]["GroupName"])
+
+
+def _secret(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
+    name = str(after["name"])
+    found = _asked(lambda: json.dumps(aws.client("secretsmanager").describe_secret(
+        SecretId=name), default=str))
+    secret = json.loads(found) if found else None
+    return str(secret["ARN"]) if secret and not secret.get("DeletedDate") else None
+
+
+def _subnet_group(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
+    name = str(after["name"])
+    return _asked(lambda: aws.client("rds").describe_db_subnet_groups(
+        DBSubnetGroupName=name)["DBSubnetGroups"][0]["DBSubnetGroupName"])
+
+
+def _database(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
+    identifier = str(after["identifier"])
+    return _asked(lambda: aws.client("rds").describe_db_instances(
+        DBInstanceIdentifier=identifier)["DBInstances"][0]["DBInstanceIdentifier"])
+
+
+def _topic(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
+    topics = aws.client("sns").list_topics()["Topics"]
+    return next((str(t["TopicArn"]) for t in topics
+                 if str(t["TopicArn"]).endswith(f":{after['name']}")), None)
+
+
+def _alias(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
+    aliases = aws.client("kms").list_aliases()["Aliases"]
+    return str(after["name"]) if any(a["AliasName"] == after["name"] for a in aliases) else None
+
+
+def _balancer(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
+    name = str(after["name"])
+    return _asked(lambda: aws.client("elbv2").describe_load_balancers(
+        Names=[name])["LoadBalancers"][0]["LoadBalancerArn"])
+
+
+def _parameter(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
+    name = str(after["name"])
+    return _asked(lambda: aws.client("ssm").get_parameter(Name=name)["Parameter"]["Name"])
+
+
+def _vpc(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
+    name = (after.get("tags") or {}).get("Name")
+    if not name:
+        return None
+    vpcs = aws.client("ec2").describe_vpcs(Filters=[
+        {"Name": "tag:Name", "Values": [name]},
+        {"Name": "cidr-block-association.cidr-block", "Values": [after["cidr_block"]]}])["Vpcs"]
+    return str(vpcs[0]["VpcId"]) if len(vpcs) == 1 else None
+
+
+LOOKUPS: dict[str, Lookup] = {
+    "aws_cloudwatch_log_group": _log_group, "aws_ecr_repository": _repository,
+    "aws_iam_role": _role, "aws_iam_group": _group, "aws_secretsmanager_secret": _secret,
+    "aws_db_subnet_group": _subnet_group,
+    "aws_db_instance": _database, "aws_sns_topic": _topic, "aws_kms_alias": _alias,
+    "aws_lb": _balancer, "aws_ssm_parameter": _parameter, "aws_vpc": _vpc,
+}
+
+
+def find_dangling(aws: AwsEndpoint, resources: Iterable[PlannedResource]) -> list[Dangling]:
+    """The planned creates that already exist in AWS (those whose identity can be asked)."""
+    found = []
+    for resource in resources:
+        lookup = LOOKUPS.get(resource.change.resource_type)
+        after = resource.after if isinstance(resource.after, dict) else None
+        if resource.change.action != "create" or lookup is None or after is None:
+            continue
+        try:
+            import_id = lookup(aws, after)
+        except (KeyError, TypeError):  # an identity not known before apply
+            continue
+        if import_id:
+            found.append(Dangling(resource.change.address, import_id))
+    return found
+
+
+def write_adoptions(workdir: Path, dangling: list[Dangling]) -> None:
+    """Import blocks for the next plan of this root module."""
+    blocks = [{"to": d.address, "id": d.import_id} for d in dangling]
+    write_atomically(workdir / ADOPT_FILE, json.dumps({"import": blocks}, indent=2) + "\n")
+
+
+def forget_adoptions(workdir: Path) -> None:
+    """A plan starts without the previous plan's import blocks (looked up afresh if needed)."""
+    (workdir / ADOPT_FILE).unlink(missing_ok=True)
