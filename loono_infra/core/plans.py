@@ -48,6 +48,7 @@ class Plan:
     content_digest: str | None = None
     change_digests: dict[str, str] = field(default_factory=dict)
     adopted: tuple[str, ...] = ()  # resources a killed run left outside the state, imported
+    sandbox_started: float | None = None  # the sandbox instance planned against
 
     @property
     def service_rollout(self) -> str | None:
@@ -97,6 +98,7 @@ class Plan:
             decision=Decision.from_dict(data["decision"]) if data.get("decision") else None,
             owners=Decision.from_dict(data["owners"]) if data.get("owners") else None,
             adopted=tuple(data.get("adopted", [])),
+            sandbox_started=data.get("sandbox_started"),
             content_digest=data.get("content_digest"),
             change_digests=dict(data.get("change_digests") or {}),
         )

@@ -90,11 +90,14 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
         rules = rules_for(target, base, None)
         scan = PolicyScan.start(target, rules, pool) if policy and mode != "destroy" else None
         result, content = _planned(target, env, options, policy)
+        if sandbox_info is not None:
+            result = replace(result, sandbox_started=sandbox_info.started_at)
         adopted = _dangling(target, sandbox_info, result, content)
         if adopted:  # plan again, importing what a killed run left outside the state
             write_adoptions(target.workdir, adopted)
             result, content = _planned(target, env, options, policy)
-            result = replace(result, adopted=tuple(d.describe() for d in adopted))
+            result = replace(result, adopted=tuple(d.describe() for d in adopted),
+                             sandbox_started=result.sandbox_started)
         if scan is not None:
             result = replace(result, decision=scan.verdict(env, result, content))
         elif policy:
@@ -208,6 +211,7 @@ def apply(plan_: Plan, settings: Settings | None = None, *, engine: Engine | Non
     if target.workdir != plan_.workdir:
         raise PlanFileError(f"the plan is for {plan_.workdir}, not {target.workdir}")
     sandbox_info, env = checked_environment(target)
+    _require_same_sandbox(plan_, sandbox_info)
     emergency = None
     if emergency_reason is None:
         require_owner_approval(plan_)  # the trusted rules decided whether approvals are needed
@@ -221,7 +225,8 @@ def apply(plan_: Plan, settings: Settings | None = None, *, engine: Engine | Non
         try:
             with lock_named(settings.environment):
                 commands.apply(target.engine, target.workdir, env, PLAN_FILE, lock_timeout)
-        except TerraformError:
+        except TerraformError as error:
+            _refuse_stale(error, settings.environment)
             _restore_service(settings, plan_)
             raise
         except TerraformInterrupted as stopped:
@@ -236,6 +241,25 @@ def apply(plan_: Plan, settings: Settings | None = None, *, engine: Engine | Non
     rollout = _converge_service(settings, plan_) if plan_.mode != "destroy" else None
     return ApplyResult(settings.environment, plan_.sandbox, plan_.digest, plan_.summary, values,
                        emergency.as_dict() if emergency else None, rollout)
+
+
+def _require_same_sandbox(plan_: Plan, sandbox_info: SandboxInfo | None) -> None:
+    """A plan made against a sandbox that has since restarted (its state and resources gone)
+    is stale."""
+    if plan_.sandbox_started is not None and sandbox_info is not None \
+            and sandbox_info.started_at != plan_.sandbox_started:
+        raise PlanFileError(
+            "the sandbox was restarted since this plan was made (its state and resources are "
+            f"gone): the saved plan is stale; re-plan: loono-infra plan --env {plan_.environment}")
+
+
+def _refuse_stale(error: TerraformError, environment: str) -> None:
+    """Terraform's own refusal of a plan whose state changed since, said plainly."""
+    if any("Saved plan is stale" in d.summary for d in error.diagnostics):
+        raise PlanFileError(
+            "the state changed since this plan was made (another apply ran): the saved plan is "
+            f"stale and nothing was applied; re-plan: loono-infra plan --env {environment}"
+        ) from error
 
 
 @contextlib.contextmanager

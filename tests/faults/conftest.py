@@ -64,18 +64,23 @@ class Sandboxed:
         return [line for line in listed.stdout.split() if ".data." not in f".{line}"]
 
 
-@pytest.fixture
-def sandboxed(tmp_path: Path) -> Iterator[Sandboxed]:
+def sandbox_clients(project: Path) -> Callable[[str], Any]:
+    """boto3 clients aimed at the project's running sandbox."""
     import boto3
 
+    url = require_sandbox(project).url
+
+    def aws(name: str) -> Any:
+        return boto3.client(name, endpoint_url=url, region_name="eu-central-1",
+                            aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
+
+    return aws
+
+
+@pytest.fixture
+def sandboxed(tmp_path: Path) -> Iterator[Sandboxed]:
     for project in project_with_sandbox(tmp_path):
-        url = require_sandbox(project).url
-
-        def aws(name: str, url: str = url) -> Any:
-            return boto3.client(name, endpoint_url=url, region_name="eu-central-1",
-                                aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
-
-        yield Sandboxed(Checkout(project), aws)
+        yield Sandboxed(Checkout(project), sandbox_clients(project))
 
 
 def second_checkout(first: Path, destination: Path) -> Checkout:
@@ -83,7 +88,7 @@ def second_checkout(first: Path, destination: Path) -> Checkout:
     copy = copy_project(destination)
     sandbox = Path(".loono") / "sandbox"
     (copy / sandbox).mkdir(parents=True)
-    for name in ("server.json", "secrets.json"):
+    for name in ("server.json", "secrets.json"):  # the same sandbox, the same DB password
         shutil.copyfile(first / sandbox / name, copy / sandbox / name)
     shutil.copytree(first / sandbox / "tls", copy / sandbox / "tls")
     return Checkout(copy)
