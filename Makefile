@@ -91,6 +91,9 @@ bench: setup ## Benchmarks: ratios against the bare tools
 	$(PY) bench/owners_overhead.py
 	$(PY) bench/rollout_detection.py
 
+faults: setup ## The fault matrix: kill, cut off, race; one line per row
+	$(PY) bench/faults.py
+
 clean: ## Remove the work area, caches and the venv
 	-$(CLI) sandbox down 2>/dev/null
 	rm -rf .loono .pytest_cache .mypy_cache .ruff_cache coverage.xml .coverage $(VENV) $(CHECKOV_VENV)

@@ -32,7 +32,7 @@ def test_two_applies_from_two_checkouts_exactly_one_applies(sandboxed: Sandboxed
     # the loser is refused by the lock (naming the holder) or, if it came second, by
     # Terraform's own check that its saved plan is stale: never both applied
     assert HOLDER.search(refused) or "stale" in refused.lower(), refused
-    assert sandboxed.vpcs() == 1
+    assert sandboxed.vpcs() == 1, "LOST: both applied"
     for checkout in (first, second):
         again = checkout.run("plan", "--json")
         assert again.returncode == 0, again.stderr  # one apply made everything, once

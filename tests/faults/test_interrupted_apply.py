@@ -28,7 +28,7 @@ def _converges(sandboxed: Sandboxed) -> None:
     applied = sandboxed.checkout.run("apply")
     assert applied.returncode == 0, applied.stderr
     again = sandboxed.checkout.run("plan", "--json")
-    assert again.returncode == 0, again.stderr  # no changes: nothing lost, nothing left over
+    assert again.returncode == 0, f"LOST: changes left after converging: {again.stderr}"
     assert json.loads(again.stdout)["decision"]["passed"]
 
 
@@ -46,7 +46,7 @@ def test_an_interrupted_apply_saves_what_it_finished_and_a_replan_continues(
     applied = int(told.group(1))
     assert int(told.group(2)) == total and 0 < applied < total
     assert f"Re-plan to continue: loono-infra plan --env {ENV}" in stderr
-    assert len(sandboxed.state_resources()) == applied  # every finished resource is in state
+    assert len(sandboxed.state_resources()) == applied, "LOST: a finished resource not in state"
     remaining = _planned_changes(sandboxed)  # the lock is released: a plan runs at once
     assert remaining == total - applied
     _converges(sandboxed)
@@ -81,4 +81,4 @@ def test_a_killed_apply_leaves_a_lock_the_next_plan_names_and_unlock_releases(
     assert report["decision"]["passed"]
     vpcs_before = sandboxed.vpcs()
     _converges(sandboxed)
-    assert sandboxed.vpcs() == vpcs_before == 1  # LOST if a second VPC was made
+    assert sandboxed.vpcs() == vpcs_before == 1, "LOST: a second VPC was made"
