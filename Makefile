@@ -19,7 +19,7 @@ APT_PACKAGES := docker-registry apache2-utils busybox-static postgresql
 APT_STAMP := .loono/.apt-installed
 IMAGE ?=
 
-.PHONY: help setup demo plan apply deploy destroy test unit integration lint bench clean schema
+.PHONY: help setup demo plan apply deploy destroy test unit integration lint bench faults clean schema
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'

@@ -40,6 +40,15 @@ def _statement_ok(statement: dict[str, Any]) -> bool:
             and not any(r == "*" or r.endswith(":*") or r.endswith("/*") for r in resources))
 
 
+def _is_log_reader(conf: dict[str, Any]) -> bool:
+    """The same test as CKV_LOONO_13's is_log_reader (Checkov loads each check file alone, so
+    it is written in both): address or holder name with log_reader / log-reader."""
+    role = conf.get("role")
+    role = role[0] if isinstance(role, list) and role else role
+    words = (str(conf.get("__address__", "")), str(role or ""))
+    return any(marker in word for word in words for marker in ("log_reader", "log-reader"))
+
+
 class InlinePolicyReadsNamedThings(BaseResourceCheck):
     def __init__(self) -> None:
         super().__init__(
@@ -50,8 +59,7 @@ class InlinePolicyReadsNamedThings(BaseResourceCheck):
         )
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
-        holder = str(conf.get("__address__", "")) + str(conf.get("role", ""))
-        if "log_reader" in holder or "log-reader" in holder:
+        if _is_log_reader(conf):
             return CheckResult.UNKNOWN  # judged by CKV_LOONO_13 (log reads only)
         document = _document(conf)
         if document is None:

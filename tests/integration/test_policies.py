@@ -66,6 +66,12 @@ def test_policy_passes_and_fails_its_fixtures(fixture_scan: Scan, check_id: str,
     assert _outcome(fixture_scan, check_id, failing) == "failed"
 
 
+@pytest.mark.parametrize("resource", ['aws_iam_role_policy.evading-log-reader',
+                                      "aws_iam_role_policy.log_reader_wildcard"])
+def test_log_reader_evasions_fail(fixture_scan: Scan, resource: str) -> None:
+    assert _outcome(fixture_scan, "CKV_LOONO_13", resource) == "failed"
+
+
 def test_inline_skips_carry_their_reason() -> None:
     checkov = ck.find_checkov(PROJECT_ROOT)
     scan = ck.run_checkov(ck.hcl_args(checkov, FIXTURES / "inline_skip", POLICIES), "skips")
