@@ -112,6 +112,9 @@ def plan(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = Fa
          refresh: Annotated[bool, typer.Option(help="Refresh state before planning.")] = True,
          policy: PolicyOption = True, base: BaseOption = None,
          lock_timeout: LockTimeoutOption = 0,
+         adopt: Annotated[bool, typer.Option(
+             "--adopt", help="Import the resources the plan would create that already exist "
+             "in AWS outside the state (a killed run's; listed by a plan without it).")] = False,
          environments_dir: DirOption = Path("environments")) -> None:
     """Render, init, plan and judge; save the plan for `apply`. Exit 0: no changes, 2: changes,
     3: refused by the policy gate, 4: the state is locked by another run.
@@ -123,7 +126,8 @@ def plan(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = Fa
         from loono_infra.reports import terminal as reports
 
         result = pipeline.plan(_settings(env, environments_dir), sandbox=sandbox, refresh=refresh,
-                               policy=policy, base=base, lock_timeout=lock_timeout)
+                               policy=policy, base=base, lock_timeout=lock_timeout,
+                               adopt=adopt)
         if as_json:
             _emit_json(result.to_dict())
         else:

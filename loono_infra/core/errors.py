@@ -91,10 +91,14 @@ class ApplyInterruptedError(LoonoError):
 
     exit_code = 130
 
-    def __init__(self, environment: str, applied: int, planned: int) -> None:
+    def __init__(self, environment: str, applied: int, planned: int, *,
+                 clean: bool = True) -> None:
+        how = ("Terraform stopped cleanly and saved the state" if clean else
+               "Terraform did not stop in time and was killed: what was in flight may be "
+               "outside the state and the lock may be left (the next plan says so)")
         super().__init__(
-            f"interrupted: {applied} of {planned} changes applied; Terraform stopped cleanly "
-            f"and saved the state. Re-plan to continue: loono-infra plan --env {environment}")
+            f"interrupted: {applied} of {planned} changes applied; {how}. Re-plan to continue: "
+            f"loono-infra plan --env {environment}")
         self.applied = applied
         self.planned = planned
 

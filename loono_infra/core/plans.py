@@ -48,6 +48,7 @@ class Plan:
     content_digest: str | None = None
     change_digests: dict[str, str] = field(default_factory=dict)
     adopted: tuple[str, ...] = ()  # resources a killed run left outside the state, imported
+    dangling: tuple[str, ...] = ()  # such resources found and not adopted: apply refuses
     sandbox_started: float | None = None  # the sandbox instance planned against
 
     @property
@@ -69,7 +70,7 @@ class Plan:
         """Whether applying would change anything."""
         return any(change.changes_something for change in self.changes) or any(
             output.action not in ("noop", "no-op") for output in self.outputs
-        )
+        ) or self.summary.imported > 0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for --json and the plan record."""
@@ -98,6 +99,7 @@ class Plan:
             decision=Decision.from_dict(data["decision"]) if data.get("decision") else None,
             owners=Decision.from_dict(data["owners"]) if data.get("owners") else None,
             adopted=tuple(data.get("adopted", [])),
+            dangling=tuple(data.get("dangling", [])),
             sandbox_started=data.get("sandbox_started"),
             content_digest=data.get("content_digest"),
             change_digests=dict(data.get("change_digests") or {}),

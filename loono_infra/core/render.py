@@ -343,7 +343,6 @@ def _cloudwatch_module(source: str) -> dict[str, Any]:
         "database_free_memory_alarm_mb": "${var.alarms.db_free_memory_mb}",
         "database_connections_alarm_count": "${var.alarms.db_connections}",
         "database_credit_alarm_percent": "${var.alarms.db_credit_percent}",
-        "database_cpu_credit_alarm_count": "${var.alarms.db_cpu_credits}",
         "alarm_subscriptions": "${var.alarms.subscriptions}",
     }
 

@@ -370,9 +370,6 @@ class AlarmSettings(_Model):
     db_credit_percent: int = Field(
         default=20, ge=1, le=100,
         description="gp2 storage burst balance, in percent, that alarms.")
-    db_cpu_credits: int = Field(
-        default=20, ge=1, le=10_000,
-        description="CPU credit balance of a burstable (db.t*) class that alarms.")
     subscriptions: list[AlarmSubscription] = Field(
         default_factory=list, max_length=20,
         description="Who hears the alarms: [[alarms.subscriptions]] with protocol email or "

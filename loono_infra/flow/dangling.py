@@ -4,8 +4,10 @@ Terraform writes a remote state at intervals, so a run killed hard (SIGKILL, a l
 runner) can leave resources in AWS that no state knows. The next plan would create them
 again: a named one fails ("already exists"), an unnamed one (a VPC, a KMS key) is made twice,
 silently. So before a plan that creates resources is saved, each create whose identity AWS
-can be asked about is looked up; what exists is adopted with a Terraform `import` block, and
-the plan shows it as an import for the reviewers to see. (An ECS cluster needs neither:
+can be asked about is looked up. What exists is listed, and apply refuses that plan; a person
+who has checked the list re-plans with --adopt, which imports them (Terraform `import` blocks;
+the plan shows the imports). Adoption is never automatic: a name alone does not prove a
+resource is this stack's. (An ECS cluster needs neither:
 CreateCluster of an existing active cluster returns it.)
 """
 
@@ -32,8 +34,13 @@ class Dangling:
     address: str
     import_id: str
 
-    def describe(self) -> str:
-        return f"{self.address} exists in AWS but not in the state ({self.import_id}): adopted"
+    def adopted(self) -> str:
+        return f"{self.address} exists in AWS but not in the state ({self.import_id}): imported"
+
+    def found(self) -> str:
+        return (f"{self.address} already exists in AWS ({self.import_id}) but not in the state: "
+                "left by a killed run? Check it is this stack's, then re-plan with --adopt to "
+                "import it (or delete it)")
 
 
 def _not_found(error: Exception) -> bool:
@@ -53,7 +60,7 @@ def _asked(call: Callable[[], str | None]) -> str | None:
 
 
 def _log_group(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
-    name = after.get("name")
+    name = str(after["name"])
     groups = aws.client("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
     return str(name) if any(g["logGroupName"] == name for g in groups) else None
 
@@ -95,14 +102,15 @@ def _database(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
 
 
 def _topic(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
-    topics = aws.client("sns").list_topics()["Topics"]
-    return next((str(t["TopicArn"]) for t in topics
+    pages = aws.client("sns").get_paginator("list_topics").paginate()
+    return next((str(t["TopicArn"]) for page in pages for t in page["Topics"]
                  if str(t["TopicArn"]).endswith(f":{after['name']}")), None)
 
 
 def _alias(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
-    aliases = aws.client("kms").list_aliases()["Aliases"]
-    return str(after["name"]) if any(a["AliasName"] == after["name"] for a in aliases) else None
+    pages = aws.client("kms").get_paginator("list_aliases").paginate()
+    named = any(a["AliasName"] == after["name"] for page in pages for a in page["Aliases"])
+    return str(after["name"]) if named else None
 
 
 def _balancer(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
@@ -135,9 +143,13 @@ LOOKUPS: dict[str, Lookup] = {
 }
 
 
-def find_dangling(aws: AwsEndpoint, resources: Iterable[PlannedResource]) -> list[Dangling]:
-    """The planned creates that already exist in AWS (those whose identity can be asked)."""
-    found = []
+def find_dangling(aws: AwsEndpoint, resources: Iterable[PlannedResource],
+                  ) -> tuple[list[Dangling], list[str]]:
+    """The planned creates that already exist in AWS (those whose identity can be asked), and
+    the lookups that could not be made (a warning each; the plan goes on)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    found, problems = [], []
     for resource in resources:
         lookup = LOOKUPS.get(resource.change.resource_type)
         after = resource.after if isinstance(resource.after, dict) else None
@@ -147,9 +159,13 @@ def find_dangling(aws: AwsEndpoint, resources: Iterable[PlannedResource]) -> lis
             import_id = lookup(aws, after)
         except (KeyError, TypeError):  # an identity not known before apply
             continue
+        except (ClientError, BotoCoreError) as error:
+            problems.append(f"could not check whether {resource.change.address} already "
+                            f"exists: {error}")
+            continue
         if import_id:
             found.append(Dangling(resource.change.address, import_id))
-    return found
+    return found, problems
 
 
 def write_adoptions(workdir: Path, dangling: list[Dangling]) -> None:

@@ -71,13 +71,15 @@ from loono_infra.sandbox.control import SandboxInfo
 
 def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = True,
          mode: str = "normal", engine: Engine | None = None, policy: bool = True,
-         base: str | None = None, lock_timeout: int = 0) -> Plan:
+         base: str | None = None, lock_timeout: int = 0, adopt: bool = False) -> Plan:
     """Renders, initialises and plans one environment, saving the plan file and its record.
 
     With policy (the default) the policy gate judges the plan; without it the plan has no
     decision, and apply refuses it. The gates judge with the rules of the trusted revision
     (base: --base REV, else $LOONO_GIT_BASE, else HEAD; flow/trusted.py). A state lock held
     by another run refuses at once (StateLockedError names it), or after lock_timeout seconds.
+    Planned creates that already exist in AWS are listed (apply refuses), or with adopt
+    imported (flow/dangling.py).
     """
     target = resolve_target(settings, sandbox, engine)
     options = PlanOptions(mode=mode, refresh=refresh, lock_timeout_seconds=lock_timeout)
@@ -90,14 +92,8 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
         rules = rules_for(target, base, None)
         scan = PolicyScan.start(target, rules, pool) if policy and mode != "destroy" else None
         result, content = _planned(target, env, options, policy)
-        if sandbox_info is not None:
-            result = replace(result, sandbox_started=sandbox_info.started_at)
-        adopted = _dangling(target, sandbox_info, result, content)
-        if adopted:  # plan again, importing what a killed run left outside the state
-            write_adoptions(target.workdir, adopted)
-            result, content = _planned(target, env, options, policy)
-            result = replace(result, adopted=tuple(d.describe() for d in adopted),
-                             sandbox_started=result.sandbox_started)
+        result, content = _adopted_or_listed(target, env, options, policy, adopt,
+                                             sandbox_info, result, content)
         if scan is not None:
             result = replace(result, decision=scan.verdict(env, result, content))
         elif policy:
@@ -129,11 +125,28 @@ def _planned(target: Target, env: Mapping[str, str], options: PlanOptions,
     return result, content
 
 
+def _adopted_or_listed(target: Target, env: Mapping[str, str], options: PlanOptions,
+                       policy: bool, adopt: bool, sandbox_info: SandboxInfo | None,
+                       result: Plan, content: PlanContent | None,
+                       ) -> tuple[Plan, PlanContent | None]:
+    """Creates that a killed run already made: listed, or imported by a second plan."""
+    dangling, problems = _dangling(target, sandbox_info, result, content)
+    if dangling and adopt:
+        write_adoptions(target.workdir, dangling)
+        result, content = _planned(target, env, options, policy)
+        result = replace(result, adopted=tuple(d.adopted() for d in dangling))
+    elif dangling:
+        result = replace(result, dangling=tuple(d.found() for d in dangling))
+    started = sandbox_info.started_at if sandbox_info is not None else None
+    return replace(result, sandbox_started=started,
+                   warnings=(*result.warnings, *problems)), content
+
+
 def _dangling(target: Target, sandbox_info: SandboxInfo | None, result: Plan,
-              content: PlanContent | None) -> list[Dangling]:
+              content: PlanContent | None) -> tuple[list[Dangling], list[str]]:
     """Creates of this plan that a killed run already made (flow/dangling.py)."""
     if content is None or result.mode != "normal" or result.summary.add == 0:
-        return []
+        return [], []
     return find_dangling(aws_endpoint(target, sandbox_info), content.document.resources)
 
 
@@ -207,6 +220,7 @@ def apply(plan_: Plan, settings: Settings | None = None, *, engine: Engine | Non
     settings = _settings_of(plan_, settings)
     require_unchanged(plan_)
     require_passed_decision(plan_)
+    _require_nothing_outside_state(plan_)
     target = resolve_target(settings, plan_.sandbox, engine)
     if target.workdir != plan_.workdir:
         raise PlanFileError(f"the plan is for {plan_.workdir}, not {target.workdir}")
@@ -232,15 +246,27 @@ def apply(plan_: Plan, settings: Settings | None = None, *, engine: Engine | Non
         except TerraformInterrupted as stopped:
             plan_.plan_file.unlink(missing_ok=True)  # stale now: a new plan says what is left
             (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
+            _restore_service(settings, plan_)
             planned = sum(1 for change in plan_.changes if change.changes_something)
-            raise ApplyInterruptedError(settings.environment,
-                                   commands.applied_count(stopped.completed), planned) from None
+            raise ApplyInterruptedError(
+                settings.environment, commands.applied_count(stopped.completed), planned,
+                clean=stopped.completed.returncode >= 0) from None
         plan_.plan_file.unlink(missing_ok=True)
         (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
         values = commands.outputs(target.engine, target.workdir, env)
     rollout = _converge_service(settings, plan_) if plan_.mode != "destroy" else None
     return ApplyResult(settings.environment, plan_.sandbox, plan_.digest, plan_.summary, values,
                        emergency.as_dict() if emergency else None, rollout)
+
+
+def _require_nothing_outside_state(plan_: Plan) -> None:
+    """A plan that would create what already exists (a killed run's leftovers) is not applied:
+    a named resource would fail half way, an unnamed one would be made twice."""
+    if plan_.dangling:
+        raise PlanFileError(
+            "the plan would create resources that already exist in AWS outside the state; "
+            f"check them, then re-plan with --adopt (loono-infra plan --env {plan_.environment} "
+            "--adopt) to import them, or delete them:\n  " + "\n  ".join(plan_.dangling))
 
 
 def _require_same_sandbox(plan_: Plan, sandbox_info: SandboxInfo | None) -> None:

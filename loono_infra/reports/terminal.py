@@ -33,7 +33,8 @@ def plan_table(plan: Plan) -> Table:
 def plan_summary_line(plan: Plan) -> str:
     """"Plan: 3 to add, 1 to change, 0 to destroy." with the digest."""
     s = plan.summary
-    head = (f"Plan: {s.add} to add, {s.change} to change, {s.destroy} to destroy"
+    imports = f", {s.imported} to import" if s.imported else ""
+    head = (f"Plan: {s.add} to add, {s.change} to change, {s.destroy} to destroy{imports}"
             if plan.has_changes else "No changes.")
     return f"{head}  digest {plan.digest}"
 
@@ -50,13 +51,18 @@ def print_plan(console: Console, plan: Plan) -> None:
     if plan.read_back:
         console.print(f"refresh: {len(plan.read_back)} resources read back values the provider "
                       "computes or other resources manage; none the configuration sets (no drift)")
-    for warning in plan.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
-    for adopted in plan.adopted:
-        console.print(f"[bold yellow]left by a killed run:[/] {escape(adopted)}", highlight=False)
+    for line in _notices(plan):
+        console.print(line, highlight=False)
     if plan.service_rollout:
         console.print(f"[bold]service:[/] {plan.service_rollout}", highlight=False)
     console.print(plan_summary_line(plan))
+
+
+def _notices(plan: Plan) -> list[str]:
+    """Warnings, and resources outside the state (adopted, or found and not adopted)."""
+    return [*(f"[yellow]warning:[/] {escape(w)}" for w in plan.warnings),
+            *(f"[bold yellow]left by a killed run:[/] {escape(a)}" for a in plan.adopted),
+            *(f"[bold red]outside the state:[/] {escape(d)}" for d in plan.dangling)]
 
 
 def print_apply(console: Console, result: ApplyResult) -> None:

@@ -73,11 +73,16 @@ def test_a_killed_apply_leaves_a_lock_the_next_plan_names_and_unlock_releases(
     in_state = set(sandboxed.state_resources())
     replan = sandboxed.checkout.run("plan", "--json")
     assert replan.returncode == 2, replan.stderr
-    report = json.loads(replan.stdout)
-    adopted = [line.split(" ", 1)[0] for line in report["adopted"]]
-    # what the killed run created but never saved is listed and imported, not made twice
-    assert adopted and not set(adopted) & in_state
-    assert report["summary"]["imported"] == len(adopted)
+    found = [line.split(" ", 1)[0] for line in json.loads(replan.stdout)["dangling"]]
+    # what the killed run created but never saved is listed, not made twice
+    assert found and not set(found) & in_state, "LOST: a leftover resource was not listed"
+    refused = sandboxed.checkout.run("apply")
+    assert refused.returncode == 1 and "--adopt" in refused.stderr, refused.stderr
+    adopting = sandboxed.checkout.run("plan", "--json", "--adopt")
+    assert adopting.returncode == 2, adopting.stderr
+    report = json.loads(adopting.stdout)
+    assert [line.split(" ", 1)[0] for line in report["adopted"]] == found
+    assert report["summary"]["imported"] == len(found) and not report["dangling"]
     assert report["decision"]["passed"]
     vpcs_before = sandboxed.vpcs()
     _converges(sandboxed)

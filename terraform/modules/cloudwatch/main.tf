@@ -208,7 +208,8 @@ resource "aws_cloudwatch_metric_alarm" "database_free_storage" {
 
 # The database's limits on a small burstable instance: memory (db.t3.micro has 1 GiB), client
 # connections (max_connections follows memory: about 80 there), gp2 burst credits (20 GB of
-# gp2 has a 100 IOPS baseline; an empty BurstBalance throttles every query) and CPU credits.
+# gp2 has a 100 IOPS baseline; an empty BurstBalance throttles every query) and CPU beyond the
+# burstable baseline.
 resource "aws_cloudwatch_metric_alarm" "database_freeable_memory" {
   alarm_name          = "${var.name}-db-memory-low"
   alarm_description   = "Database freeable memory below ${var.database_free_memory_alarm_mb} MB"
@@ -255,15 +256,17 @@ resource "aws_cloudwatch_metric_alarm" "database_burst_balance" {
   ok_actions          = local.alarm_actions
 }
 
-resource "aws_cloudwatch_metric_alarm" "database_cpu_credits" {
-  alarm_name          = "${var.name}-db-cpu-credits-low"
-  alarm_description   = "Database CPU credit balance below ${var.database_cpu_credit_alarm_count}"
+# db.t3 runs in Unlimited mode: a low credit balance does not throttle, it bills surplus
+# credits (and a new instance starts at 0), so the alarm is on the surplus being charged.
+resource "aws_cloudwatch_metric_alarm" "database_cpu_surplus" {
+  alarm_name          = "${var.name}-db-cpu-surplus-charged"
+  alarm_description   = "Database CPU beyond its burstable baseline is being billed (surplus credits charged)"
   namespace           = "AWS/RDS"
-  metric_name         = "CPUCreditBalance"
-  statistic           = "Minimum"
-  comparison_operator = "LessThanThreshold"
-  threshold           = var.database_cpu_credit_alarm_count
-  period              = 300
+  metric_name         = "CPUSurplusCreditsCharged"
+  statistic           = "Sum"
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  period              = 3600
   evaluation_periods  = 1
   treat_missing_data  = "notBreaching" # only burstable (db.t*) classes report credits
   dimensions          = { DBInstanceIdentifier = var.database_identifier }

@@ -80,12 +80,6 @@ variable "database_credit_alarm_percent" {
   default     = 20
 }
 
-variable "database_cpu_credit_alarm_count" {
-  description = "CPU credit balance (burstable classes) below which an alarm is raised."
-  type        = number
-  default     = 20
-}
-
 variable "alarm_subscriptions" {
   description = "Who is told when an alarm fires: SNS subscriptions (email or https)."
   type = list(object({

@@ -93,10 +93,13 @@ resource "aws_route" "private_nat" {
   nat_gateway_id         = aws_nat_gateway.this[contains(keys(local.nat_zones), each.key) ? each.key : var.availability_zones[0]].id
 }
 
+# After the zone's default route exists: a subnet moved onto a new, empty table would lose its
+# way out (image pulls, secrets, logs) until the NAT gateway is up.
 resource "aws_route_table_association" "private" {
   for_each       = local.zones
   subnet_id      = aws_subnet.private[each.key].id
   route_table_id = aws_route_table.private[each.key].id
+  depends_on     = [aws_route.private_nat]
 }
 
 resource "aws_security_group" "load_balancer" {
