@@ -9,10 +9,13 @@ from dataclasses import replace
 from typing import Any
 
 from loono_infra.clients.github import GitHubContext
+from loono_infra.core.database_upgrade import queued_major_upgrades
 from loono_infra.core.errors import (
     ApplyInterruptedError,
     LoonoError,
     PlanFileError,
+    SettingsError,
+    SettingsProblem,
     StateLockedError,
     TerraformError,
 )
@@ -94,6 +97,7 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
         result, content = _planned(target, env, options, policy)
         result, content = _adopted_or_listed(target, env, options, policy, adopt,
                                              sandbox_info, result, content)
+        _refuse_queued_major_upgrade(settings, content)
         if scan is not None:
             result = replace(result, decision=scan.verdict(env, result, content))
         elif policy:
@@ -257,6 +261,15 @@ def apply(plan_: Plan, settings: Settings | None = None, *, engine: Engine | Non
     rollout = _converge_service(settings, plan_) if plan_.mode != "destroy" else None
     return ApplyResult(settings.environment, plan_.sandbox, plan_.digest, plan_.summary, values,
                        emergency.as_dict() if emergency else None, rollout)
+
+
+def _refuse_queued_major_upgrade(settings: Settings, content: PlanContent | None) -> None:
+    """A major upgrade queued for the maintenance window breaks every apply until then
+    (core/database_upgrade.py): refused before the plan is recorded, so apply refuses too."""
+    problems = queued_major_upgrades(content.document) if content is not None else []
+    if problems:
+        raise SettingsError(str(settings.source or settings.environment),
+                            [SettingsProblem("database.apply_immediately", p) for p in problems])
 
 
 def _require_nothing_outside_state(plan_: Plan) -> None:

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from loono_infra.cli import app
-from loono_infra.core.errors import DeployFailedError
+from loono_infra.core.errors import DeployFailedError, SettingsError
 from loono_infra.core.render import moved_resources
 from loono_infra.core.settings import Settings, load_settings
 from loono_infra.deploy import deploy
@@ -203,7 +203,10 @@ def test_a_minor_upgrade_by_aws_leaves_the_plan_clean_and_12_to_16_applies(
     assert [c.address for c in clean.changes if c.changes_something] == []
     assert clean.decision is not None and clean.decision.passed
 
-    settings = stack.edit('engine_version = "12"',
+    queued = stack.edit('engine_version = "12"', 'engine_version = "16"')
+    with pytest.raises(SettingsError, match=r"database.apply_immediately: .*PostgreSQL 12 -> 16"):
+        pipeline.plan(queued)  # RDS would queue it for the window: every apply would fail
+    settings = stack.edit('engine_version = "16"',
                           'engine_version = "16"\napply_immediately = true')
     upgrade = pipeline.plan(settings)
     actions = {c.address: c.action for c in upgrade.changes if c.changes_something}
