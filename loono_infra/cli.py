@@ -143,20 +143,24 @@ def plan(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = Fa
 @app.command()
 def unlock(env: EnvOption,
            lock_id: Annotated[str, typer.Option(
-               "--lock-id", help="The lock ID the refused command named (Terraform releases "
-               "only that lock).")],
+               "--lock-id", help="The lock ID the refused command named (only that lock is "
+               "released).")],
+           force: Annotated[bool, typer.Option(
+               "--force", help="Release a lock younger than 15 minutes too (you know its "
+               "process is gone).")] = False,
            sandbox: SandboxOption = None,
            environments_dir: DirOption = Path("environments")) -> None:
     """Release the state lock a killed run left. Only when no run of this environment is going
-    on: its holder and age are in the message of the command the lock refused.
+    on: the lock's holder and age are in the message of the command it refused; a lock younger
+    than 15 minutes needs --force.
 
     Example: loono-infra unlock --env production --lock-id 7c2f...
     """
     def body() -> int:
-        from loono_infra.flow import pipeline
+        from loono_infra.flow.unlocking import unlock as release
 
-        pipeline.unlock(_settings(env, environments_dir), lock_id, sandbox=sandbox)
-        _show(f"{env}: state lock {lock_id} released")
+        held = release(_settings(env, environments_dir), lock_id, sandbox=sandbox, force=force)
+        _show(f"{env}: state lock {held.lock_id} of {held.who} ({held.operation}) released")
         return EXIT_OK
 
     _run(body)

@@ -315,18 +315,6 @@ def lock_named(environment: str) -> Iterator[None]:
                                lock.age_seconds()) from error
 
 
-def unlock(settings: Settings, lock_id: str, *, sandbox: bool | None = None,
-           engine: Engine | None = None) -> None:
-    """Releases the environment's state lock with exactly this ID (one a killed run left)."""
-    if not lock_id.strip():
-        raise LoonoError("unlock needs the lock ID the refused command named (--lock-id)")
-    target = resolve_target(settings, sandbox, engine)
-    sandbox_info, env = checked_environment(target)
-    with workdir_lock(target.workdir):
-        prepare(target, sandbox_info, env)
-        commands.force_unlock(target.engine, target.workdir, env, lock_id.strip())
-
-
 def _restore_service(settings: Settings, plan_: Plan) -> None:
     """After an apply that failed part way: a service it replaced (no tasks yet) gets the
     deployed image back if it exists now; Terraform's error is what the caller is told."""

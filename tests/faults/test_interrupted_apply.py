@@ -65,11 +65,16 @@ def test_a_killed_apply_leaves_a_lock_the_next_plan_names_and_unlock_releases(
     assert named is not None, refused.stderr
     lock_id = named.group(3)
     assert f"loono-infra unlock --env {ENV} --lock-id {lock_id}" in refused.stderr
-    wrong = sandboxed.checkout.run("unlock", "--lock-id", "00000000-0000-0000-0000-000000000000")
-    assert wrong.returncode == 1 and "does not match" in wrong.stderr, wrong.stderr
+    wrong = sandboxed.checkout.run("unlock", "--lock-id", "00000000-0000-0000-0000-000000000000",
+                                   "--force")
+    assert wrong.returncode == 1 and f"under another lock ID, {lock_id}" in wrong.stderr, \
+        wrong.stderr
+    young = sandboxed.checkout.run("unlock", "--lock-id", lock_id)
+    assert young.returncode == 1 and "its run may still be going on" in young.stderr, young.stderr
     assert sandboxed.checkout.run("plan").returncode == 4  # still held
-    released = sandboxed.checkout.run("unlock", "--lock-id", lock_id)
+    released = sandboxed.checkout.run("unlock", "--lock-id", lock_id, "--force")
     assert released.returncode == 0, released.stderr
+    assert f"state lock {lock_id}" in released.stdout + released.stderr
     in_state = set(sandboxed.state_resources())
     replan = sandboxed.checkout.run("plan", "--json")
     assert replan.returncode == 2, replan.stderr

@@ -35,6 +35,7 @@ EXPECTED = {
     "CKV_LOONO_19": ("aws_subnet.pass_subnet", "aws_subnet.fail_subnet"),
     "CKV2_LOONO_20": ("aws_lb_target_group.pass_tg", "aws_lb_target_group.fail_tg"),
     "CKV_LOONO_21": ("aws_nat_gateway.pass_nat", "aws_nat_gateway.fail_nat"),
+    "CKV2_LOONO_22": ("aws_db_instance.pass_exports_db", "aws_db_instance.fail_exports_db"),
 }
 # Checks with a second kind of resource they judge
 MORE = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -48,3 +49,21 @@ def _created(text: str) -> datetime | None:
     moment = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
     fraction = (match.group(2) or "0")[:6].ljust(6, "0")
     return moment.replace(microsecond=int(fraction))
+
+
+_ISO = re.compile(r"^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.(\d+))?Z$")
+
+
+def lock_from_table(info: str) -> LockInfo | None:
+    """The holder as the S3 backend writes it into its DynamoDB item (the Info JSON, UTC)."""
+    try:
+        data = json.loads(info)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not data.get("ID"):
+        return None
+    match = _ISO.match(str(data.get("Created", "")))
+    created = _created(f"{match.group(1)} {match.group(2)}.{match.group(3) or 0} +0000 UTC") \
+        if match else None
+    return LockInfo(str(data["ID"]), str(data.get("Who", "unknown")),
+                    str(data.get("Operation", "unknown")).removeprefix("OperationType"), created)
