@@ -28,7 +28,7 @@ ROWS = {
     4: ("throttling and 5xx on 30 % of calls", []),
     5: ("two applies from two checkouts", ["two_applies_from_two_checkouts"]),
     6: ("plan while an apply runs", ["plan_while_an_apply_runs"]),
-    7: ("the disk fills while saving the plan", []),
+    7: ("the disk fills while saving the plan", ["full_disk_while_saving"]),
     8: ("a corrupted provider mirror", ["corrupted_provider_mirror"]),
     9: ("Checkov hangs", ["checkov_that_hangs"]),
     10: ("GitHub down during report and apply", []),

@@ -23,14 +23,29 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+class FileWriteError(LoonoError, OSError):
+    """A file could not be written (a full disk, a quota): named, and nothing half written.
+    Still an OSError, so code that tolerates a failed cache write goes on doing so."""
+
+
 def write_atomically(path: Path, data: str | bytes) -> None:
-    """Writes a file so readers see the old or the new content, never a part (also concurrently)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    """Writes a file so readers see the old or the new content, never a part (also concurrently).
+    A write that fails (disk full) leaves the old content and raises FileWriteError."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except OSError as error:
+        raise FileWriteError(f"cannot write {path}: {error.strerror or error}") from error
     try:
         with os.fdopen(descriptor, "wb") as stream:
             stream.write(data.encode("utf-8") if isinstance(data, str) else data)
+            stream.flush()
+            os.fsync(stream.fileno())
         os.replace(partial, path)
+    except OSError as error:
+        Path(partial).unlink(missing_ok=True)
+        raise FileWriteError(f"cannot write {path}: {error.strerror or error}; the previous "
+                             "content is unchanged") from error
     except BaseException:
         Path(partial).unlink(missing_ok=True)
         raise
