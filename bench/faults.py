@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ROWS = {
     1: ("SIGINT / SIGTERM mid-apply", ["interrupted_apply_saves"]),
     2: ("SIGKILL of everything mid-apply", ["killed_apply_leaves_a_lock"]),
-    3: ("the AWS endpoint stops answering", []),
+    3: ("the AWS endpoint stops answering", ["endpoint_that_stops_answering"]),
     4: ("throttling and 5xx on 30 % of calls", []),
     5: ("two applies from two checkouts", ["two_applies_from_two_checkouts"]),
     6: ("plan while an apply runs", ["plan_while_an_apply_runs"]),

@@ -6,6 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+# Every call ends: an endpoint that stops answering fails a call within about
+# attempts x (connect + read) seconds (AWS's API calls answer in well under a second; standard
+# retries back off on throttling and 5xx). The local sandbox answers in milliseconds.
+AWS_TIMEOUTS = (5, 20, 3)  # connect seconds, read seconds, attempts
+SANDBOX_TIMEOUTS = (2, 10, 2)
+
 
 @dataclass(frozen=True)
 class AwsEndpoint:
@@ -20,8 +26,12 @@ class AwsEndpoint:
         """A boto3 client from a session of its own (boto3's default session is not safe to
         share between threads)."""
         import boto3
+        from botocore.config import Config
 
-        options: dict[str, Any] = {"region_name": self.region}
+        connect, read, attempts = SANDBOX_TIMEOUTS if self.url else AWS_TIMEOUTS
+        options: dict[str, Any] = {"region_name": self.region, "config": Config(
+            connect_timeout=connect, read_timeout=read,
+            retries={"mode": "standard", "max_attempts": attempts})}
         if self.url:
             options["endpoint_url"] = self.url
         if self.credentials:

@@ -103,6 +103,16 @@ class ApplyInterruptedError(LoonoError):
         self.planned = planned
 
 
+class TerraformTimeoutError(LoonoError):
+    """A Terraform command outlived settings.terraform.command_timeout_seconds."""
+
+    def __init__(self, limit_seconds: float, endpoint: str) -> None:
+        super().__init__(
+            f"Terraform did not finish within {limit_seconds:.0f} s and was stopped: the AWS "
+            f"endpoint {endpoint} may not be answering. If the state lock was left, the next "
+            "plan names it (terraform.command_timeout_seconds sets the limit)")
+
+
 class StateLockedError(LoonoError):
     """Another run holds the environment's state lock (or a killed one left it)."""
 

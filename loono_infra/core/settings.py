@@ -411,6 +411,16 @@ class TerraformSettings(_Model):
     binary: str | None = Field(
         default=None, description="Path or name of the terraform/tofu binary (engine = binary)."
     )
+    command_timeout_seconds: int = Field(
+        default=5400, ge=10, le=86400,
+        description="Longest one Terraform command may run (an RDS creation or a multi-AZ "
+                    "change takes tens of minutes); past it Terraform is stopped and the run "
+                    "fails naming the AWS endpoint, instead of hanging on one that does not "
+                    "answer.")
+    stop_grace_seconds: int = Field(
+        default=120, ge=1, le=3600,
+        description="How long a stopped Terraform (Ctrl-C, SIGTERM, the time limit) may take "
+                    "to finish its in-flight calls and save the state before it is killed.")
 
 
 class PolicyOverride(_Model):

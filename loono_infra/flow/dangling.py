@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from loono_infra.clients.aws import AwsEndpoint
+from loono_infra.core.errors import LoonoError
 from loono_infra.core.files import write_atomically
 from loono_infra.core.terraform.models import PlannedResource
 
@@ -147,7 +148,14 @@ def find_dangling(aws: AwsEndpoint, resources: Iterable[PlannedResource],
                   ) -> tuple[list[Dangling], list[str]]:
     """The planned creates that already exist in AWS (those whose identity can be asked), and
     the lookups that could not be made (a warning each; the plan goes on)."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ReadTimeoutError,
+    )
 
     found, problems = [], []
     for resource in resources:
@@ -159,6 +167,11 @@ def find_dangling(aws: AwsEndpoint, resources: Iterable[PlannedResource],
             import_id = lookup(aws, after)
         except (KeyError, TypeError):  # an identity not known before apply
             continue
+        except (ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError,
+                ReadTimeoutError) as error:
+            raise LoonoError(f"the AWS endpoint {aws.url or aws.region} did not answer while "
+                             f"checking whether {resource.change.address} already exists "
+                             f"({error}); nothing was saved to apply") from error
         except (ClientError, BotoCoreError) as error:
             problems.append(f"could not check whether {resource.change.address} already "
                             f"exists: {error}")

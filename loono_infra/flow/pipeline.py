@@ -18,6 +18,7 @@ from loono_infra.core.errors import (
     SettingsProblem,
     StateLockedError,
     TerraformError,
+    TerraformTimeoutError,
 )
 from loono_infra.core.plans import (
     PLAN_RECORD,
@@ -36,7 +37,7 @@ from loono_infra.core.settings import Settings
 from loono_infra.core.terraform import commands
 from loono_infra.core.terraform.args import PLAN_FILE, PlanOptions
 from loono_infra.core.terraform.drift import classify_document
-from loono_infra.core.terraform.engine import Engine, TerraformInterrupted
+from loono_infra.core.terraform.engine import Engine, TerraformInterrupted, TerraformTimedOut
 from loono_infra.core.terraform.locks import lock_in
 from loono_infra.core.terraform.models import PlanDocument, ResourceChange
 from loono_infra.core.workspace import Project
@@ -87,7 +88,8 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
     target = resolve_target(settings, sandbox, engine)
     options = PlanOptions(mode=mode, refresh=refresh, lock_timeout_seconds=lock_timeout)
     sandbox_info, env = checked_environment(target)
-    with workdir_lock(target.workdir), ThreadPoolExecutor(max_workers=1) as pool:
+    with workdir_lock(target.workdir), ThreadPoolExecutor(max_workers=1) as pool, \
+            time_limit_named(target, sandbox_info):
         forget_adoptions(target.workdir)
         prepare(target, sandbox_info, env)
         previous = previous_plan(target.workdir)
@@ -238,7 +240,7 @@ def apply(plan_: Plan, settings: Settings | None = None, *, engine: Engine | Non
         emergency = write_emergency_audit(plan_, settings, emergency_reason,
                                           aws_endpoint(target, sandbox_info),
                                           str(topic) if topic else None)
-    with workdir_lock(target.workdir):
+    with workdir_lock(target.workdir), time_limit_named(target, sandbox_info):
         require_unchanged(plan_)
         try:
             with lock_named(settings.environment):
@@ -299,6 +301,17 @@ def _refuse_stale(error: TerraformError, environment: str) -> None:
             "the state changed since this plan was made (another apply ran): the saved plan is "
             f"stale and nothing was applied; re-plan: loono-infra plan --env {environment}"
         ) from error
+
+
+@contextlib.contextmanager
+def time_limit_named(target: Target, sandbox_info: SandboxInfo | None) -> Iterator[None]:
+    """A Terraform command stopped at its time limit becomes TerraformTimeoutError, naming the
+    AWS endpoint it was talking to."""
+    try:
+        yield
+    except TerraformTimedOut as stopped:
+        endpoint = aws_endpoint(target, sandbox_info).url or f"of AWS in {target.settings.region}"
+        raise TerraformTimeoutError(stopped.limit_seconds, endpoint) from None
 
 
 @contextlib.contextmanager

@@ -24,7 +24,13 @@ from loono_infra.core.render import (
 from loono_infra.core.secrets import database_password
 from loono_infra.core.settings import Settings
 from loono_infra.core.terraform import commands
-from loono_infra.core.terraform.engine import EmbeddedEngine, Engine, backend_dialect, choose_engine
+from loono_infra.core.terraform.engine import (
+    EmbeddedEngine,
+    Engine,
+    Limits,
+    backend_dialect,
+    choose_engine,
+)
 from loono_infra.core.workspace import Project
 from loono_infra.sandbox.control import (
     SANDBOX_REGION_CREDENTIALS,
@@ -61,7 +67,9 @@ def resolve_target(settings: Settings, sandbox: bool | None = None,
     if settings.target == "sandbox" and not on_sandbox:
         raise SettingsError(str(settings.source or settings.environment), [
             SettingsProblem("target", "this environment lives only on the sandbox")])
-    chosen = engine or choose_engine(settings.terraform.engine, settings.terraform.binary)
+    limits = Limits(settings.terraform.command_timeout_seconds,
+                    settings.terraform.stop_grace_seconds)
+    chosen = engine or choose_engine(settings.terraform.engine, settings.terraform.binary, limits)
     return Target(Project.of(settings), settings, on_sandbox, chosen)
 
 

@@ -55,6 +55,24 @@ class Engine(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Limits:
+    """How long one Terraform command may run, and how long a stopped one may take to stop
+    cleanly (None: no limit)."""
+
+    command_seconds: float | None = None
+    stop_grace_seconds: float = _INTERRUPT_GRACE_SECONDS
+
+
+class TerraformTimedOut(Exception):  # noqa: N818 - a condition the flow names, not a bug
+    """A Terraform command outlived its limit and was stopped; what it printed."""
+
+    def __init__(self, completed: Completed, limit_seconds: float) -> None:
+        super().__init__(f"Terraform did not finish within {limit_seconds:.0f} s")
+        self.completed = completed
+        self.limit_seconds = limit_seconds
+
+
 class TerraformInterrupted(KeyboardInterrupt):
     """Terraform was asked to stop (Ctrl-C, SIGTERM) and has stopped; what it printed."""
 
@@ -63,8 +81,10 @@ class TerraformInterrupted(KeyboardInterrupt):
         self.completed = completed
 
 
-def run_process(command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Completed:
-    """Runs a process to completion; on Ctrl-C lets it stop gracefully so state stays whole.
+def run_process(command: Sequence[str], cwd: Path, env: Mapping[str, str],
+                limits: Limits = Limits()) -> Completed:
+    """Runs a process to completion; on Ctrl-C or past its time limit lets it stop gracefully
+    so state stays whole.
 
     The process has a session of its own, so a terminal's Ctrl-C (sent to the whole
     foreground group) reaches it once, from here: Terraform stops gracefully on a first
@@ -76,18 +96,23 @@ def run_process(command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Co
         errors="replace", start_new_session=True,
     )
     try:
-        stdout, stderr = process.communicate()
+        stdout, stderr = process.communicate(timeout=limits.command_seconds)
     except KeyboardInterrupt:
         process.send_signal(signal.SIGINT)
-        stdout, stderr = _wait_for_graceful_stop(process)
+        stdout, stderr = _wait_for_graceful_stop(process, limits.stop_grace_seconds)
         raise TerraformInterrupted(Completed(process.returncode, stdout, stderr)) from None
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = _wait_for_graceful_stop(process, limits.stop_grace_seconds)
+        raise TerraformTimedOut(Completed(process.returncode, stdout, stderr),
+                                limits.command_seconds or 0) from None
     return Completed(process.returncode, stdout, stderr)
 
 
-def _wait_for_graceful_stop(process: subprocess.Popen[str]) -> tuple[str, str]:
+def _wait_for_graceful_stop(process: subprocess.Popen[str], grace: float) -> tuple[str, str]:
     """Waits for a process told to stop; more interrupts meanwhile do not cut it short (a CI
     runner's SIGTERM follows its SIGINT), the grace period does."""
-    deadline = time.monotonic() + _INTERRUPT_GRACE_SECONDS
+    deadline = time.monotonic() + grace
     while True:
         try:
             return process.communicate(timeout=max(0.0, deadline - time.monotonic()))
@@ -103,8 +128,9 @@ class EmbeddedEngine:
 
     version = "1.15.5"
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits = Limits()) -> None:
         self._library: str | None = None
+        self.limits = limits
 
     @property
     def name(self) -> str:
@@ -115,13 +141,14 @@ class EmbeddedEngine:
             self._library = _embedded_worker.library_path()
         command = [sys.executable, "-S", "-I", _embedded_worker.__file__, str(os.getpid()),
                    self._library, *args]
-        return run_process(command, cwd, env)
+        return run_process(command, cwd, env, self.limits)
 
 
 class BinaryEngine:
     """A terraform or tofu binary run as a subprocess."""
 
-    def __init__(self, binary: str) -> None:
+    def __init__(self, binary: str, limits: Limits = Limits()) -> None:
+        self.limits = limits
         resolved = shutil.which(binary)
         if resolved is None:
             raise EngineChoiceError(f"Terraform binary {binary!r} not found (set {BINARY_ENV})")
@@ -139,7 +166,7 @@ class BinaryEngine:
         return self._version
 
     def run(self, args: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Completed:
-        return run_process([str(self.binary), *args], cwd, env)
+        return run_process([str(self.binary), *args], cwd, env, self.limits)
 
 
 def _version_cache() -> Path:
@@ -173,14 +200,15 @@ def _ask_version(binary: Path) -> str:
         raise EngineChoiceError(message) from None
 
 
-def choose_engine(engine: str = "embedded", binary: str | None = None) -> Engine:
+def choose_engine(engine: str = "embedded", binary: str | None = None,
+                  limits: Limits = Limits()) -> Engine:
     """The engine settings ask for; the environment variables override them."""
     chosen = os.environ.get(ENGINE_ENV, engine)
     path = os.environ.get(BINARY_ENV, binary)
     if chosen == "embedded":
-        return EmbeddedEngine()
+        return EmbeddedEngine(limits)
     if chosen == "binary":
-        return BinaryEngine(path or "terraform")
+        return BinaryEngine(path or "terraform", limits)
     raise EngineChoiceError(f"{ENGINE_ENV}={chosen!r}: expected 'embedded' or 'binary'")
 
 
