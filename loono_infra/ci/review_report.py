@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from loono_infra.ci.actions import ActionsRun
 from loono_infra.ci.comment_text import MARKER, not_reviewed_comment, render_report
 from loono_infra.clients.github import GitHubContext, post_comment, upsert_comment
+from loono_infra.core.errors import LoonoError
 from loono_infra.core.plans import Plan
 from loono_infra.core.secrets import known_secrets
 from loono_infra.core.settings import Settings
@@ -53,10 +54,22 @@ def pull_request_report(environments: Sequence[Settings], sandbox: bool | None =
     outcome = "none"
     context = GitHubContext.from_environment()
     if comment and run.pull_number is not None and context is not None:
-        outcome = upsert_comment(context, run.pull_number, markdown, MARKER)
+        outcome = _commented(run, context, run.pull_number, markdown)
     result = ReportResult(plans, markdown, outcome)
     run.set_output("ready", str(result.ready).lower())
     return result
+
+
+def _commented(run: ActionsRun, context: GitHubContext, pull_number: int, markdown: str) -> str:
+    """The pull request's comment; when GitHub cannot take it, the job summary (already
+    written) says so and the step fails with the reason."""
+    try:
+        return upsert_comment(context, pull_number, markdown, MARKER)
+    except LoonoError as error:
+        run.add_summary(f"> ⚠️ **The pull request comment could not be written**: "
+                        f"{error.message}. This job summary is the report.")
+        run.set_output("comment", "failed")
+        raise
 
 
 def _run_url() -> str | None:
