@@ -32,7 +32,7 @@ ROWS = {
     8: ("a corrupted provider mirror", ["corrupted_provider_mirror"]),
     9: ("Checkov hangs", ["checkov_that_hangs"]),
     10: ("GitHub down during report and apply", ["github_down_the_report", "api_down_refuses"]),
-    11: ("deploy SIGKILLed after UpdateService", []),
+    11: ("deploy SIGKILLed after UpdateService", ["deploy_killed_after_update_service"]),
     12: ("the sandbox restarted between plan and apply", ["sandbox_restarted_between"]),
 }
 

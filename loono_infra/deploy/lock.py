@@ -78,5 +78,20 @@ class DeployLock:
         self.release()
 
 
+def lock_holder(dynamodb: Any, table: str, service: str, now: float | None = None) -> str | None:
+    """Who holds the deploy lock of service, for how long, and when it expires; None if free."""
+    item = dynamodb.get_item(TableName=table, Key={"LockID": {"S": f"loono-deploy/{service}"}},
+                             ConsistentRead=True).get("Item")
+    if not item:
+        return None
+    now = time.time() if now is None else now
+    acquired = int(item.get("AcquiredAt", {}).get("N", now))
+    expires = int(item.get("ExpiresAt", {}).get("N", now))
+    left = f"expires in {expires - int(now)} s" if expires > now else "expired: the next deploy " \
+        "takes it over"
+    return f"held by {item.get('Owner', {}).get('S', 'unknown')} for {int(now) - acquired} s " \
+        f"({left})"
+
+
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))

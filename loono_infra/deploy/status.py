@@ -11,6 +11,7 @@ from loono_infra.core.settings import Settings
 from loono_infra.deploy.acceptors import Observation
 from loono_infra.deploy.checks import health_verdict, http_fetch
 from loono_infra.deploy.clients import DeployClients
+from loono_infra.deploy.lock import lock_holder
 from loono_infra.deploy.service import EcsService, base_url, running_revision, service_ref
 from loono_infra.deploy.taskdef import Families, image_of, latest_revision
 from loono_infra.flow.targets import resolve_target
@@ -34,6 +35,7 @@ class ServiceStatus:
     health_url: str | None
     health: str
     events: list[str]
+    deploy_lock: str | None = None  # a deploy under way, or one that died holding the lock
 
     @property
     def healthy(self) -> bool:
@@ -72,7 +74,8 @@ def service_status(settings: Settings, sandbox: bool | None = None,
         rollout_state=str(primary.get("rolloutState", "UNKNOWN")),
         running=int(primary.get("runningCount", 0)), desired=int(primary.get("desiredCount", 0)),
         deployments=seen.summary().split("; "), health_url=url, health=health,
-        events=[str(e.get("message", "")) for e in (seen.service.get("events") or [])[:5]])
+        events=[str(e.get("message", "")) for e in (seen.service.get("events") or [])[:5]],
+        deploy_lock=lock_holder(clients.dynamodb, settings.state.lock_table, str(service.ref)))
 
 
 def _health(settings: Settings, described: Mapping[str, Any],

@@ -76,5 +76,7 @@ def print_status(console: Console, status: ServiceStatus) -> None:
     console.print(f"  image    {status.image}", highlight=False)
     for deployment in status.deployments:
         console.print(f"  deployment {deployment}", highlight=False)
+    if status.deploy_lock:
+        console.print(f"  [yellow]deploy lock {status.deploy_lock}[/]", highlight=False)
     for event in status.events[:3]:
         console.print(f"  [dim]{event}[/]", highlight=False, soft_wrap=True)
