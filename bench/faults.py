@@ -25,7 +25,7 @@ ROWS = {
     1: ("SIGINT / SIGTERM mid-apply", ["interrupted_apply_saves"]),
     2: ("SIGKILL of everything mid-apply", ["killed_apply_leaves_a_lock"]),
     3: ("the AWS endpoint stops answering", ["endpoint_that_stops_answering"]),
-    4: ("throttling and 5xx on 30 % of calls", []),
+    4: ("throttling and 5xx on 30 % of calls", ["throttling_and_5xx"]),
     5: ("two applies from two checkouts", ["two_applies_from_two_checkouts"]),
     6: ("plan while an apply runs", ["plan_while_an_apply_runs"]),
     7: ("the disk fills while saving the plan", ["full_disk_while_saving"]),

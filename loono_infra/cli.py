@@ -78,6 +78,11 @@ def _run(action: Callable[[], int]) -> None:
     except KeyboardInterrupt:
         _show(screen.interrupted_line(), stderr=True)
         code = EXIT_INTERRUPTED
+    except Exception as error:
+        if not type(error).__module__.startswith("botocore"):
+            raise
+        _show(screen.error_lines(f"an AWS call failed: {error}", []), stderr=True)
+        code = EXIT_ERROR
     raise typer.Exit(code)
 
 

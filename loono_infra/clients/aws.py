@@ -9,8 +9,8 @@ from typing import Any
 # Every call ends: an endpoint that stops answering fails a call within about
 # attempts x (connect + read) seconds (AWS's API calls answer in well under a second; standard
 # retries back off on throttling and 5xx). The local sandbox answers in milliseconds.
-AWS_TIMEOUTS = (5, 20, 3)  # connect seconds, read seconds, attempts
-SANDBOX_TIMEOUTS = (2, 10, 2)
+AWS_TIMEOUTS = (5, 20, 5)  # connect seconds, read seconds, attempts (backing off)
+SANDBOX_TIMEOUTS = (2, 10, 5)
 
 
 @dataclass(frozen=True)

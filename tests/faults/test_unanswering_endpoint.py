@@ -36,7 +36,7 @@ def test_a_plan_against_an_endpoint_that_stops_answering_ends_in_bounded_time(
     assert f"the AWS endpoint {sandbox.url}" in stderr, stderr
     assert f"Terraform did not finish within {LIMIT} s" in stderr or "did not answer" in stderr
     assert "Traceback" not in stderr
-    assert elapsed < 150  # bounded (a command: LIMIT + GRACE; a lookup: 2 x (2 + 10) s)
+    assert elapsed < 180  # bounded (a command: LIMIT + GRACE; a lookup: 5 x (2 + 10) s)
     again = checkout.run("plan")
     if again.returncode == 4:  # the lock the stopped plan could not release is named
         lock_id = again.stderr.split("lock ID ", 1)[1].split(".", 1)[0]
