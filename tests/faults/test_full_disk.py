@@ -39,7 +39,8 @@ def _fill(workdir: Path) -> Path:
 def test_a_full_disk_while_saving_the_plan_leaves_nothing_apply_would_accept(
         sandboxed: Sandboxed, small_disk: Path) -> None:
     checkout = sandboxed.checkout
-    assert checkout.run("plan").returncode == 2
+    first = checkout.run("plan")
+    assert first.returncode == 2, first.stderr
     settings = checkout.root / "environments" / "sandbox.toml"
     settings.write_text(settings.read_text().replace('Project = "loono"', 'Project = "full"'))
     filler = _fill(small_disk)
@@ -53,7 +54,8 @@ def test_a_full_disk_while_saving_the_plan_leaves_nothing_apply_would_accept(
     assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
     assert sandboxed.vpcs() == 0, "LOST: a plan saved on a full disk was applied"
     filler.unlink()
-    assert checkout.run("plan").returncode == 2
+    freed = checkout.run("plan")
+    assert freed.returncode == 2, freed.stderr
     applied = checkout.run("apply")
     assert applied.returncode == 0, applied.stderr
     assert sandboxed.vpcs() == 1
