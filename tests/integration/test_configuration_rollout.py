@@ -204,8 +204,10 @@ def test_a_minor_upgrade_by_aws_leaves_the_plan_clean_and_12_to_16_applies(
     assert clean.decision is not None and clean.decision.passed
 
     queued = stack.edit('engine_version = "12"', 'engine_version = "16"')
-    with pytest.raises(SettingsError, match=r"database.apply_immediately: .*PostgreSQL 12 -> 16"):
+    with pytest.raises(SettingsError) as refused:
         pipeline.plan(queued)  # RDS would queue it for the window: every apply would fail
+    assert [p.field for p in refused.value.problems] == ["database.apply_immediately"]
+    assert "PostgreSQL 12 -> 16" in refused.value.problems[0].message
     settings = stack.edit('engine_version = "16"',
                           'engine_version = "16"\napply_immediately = true')
     upgrade = pipeline.plan(settings)
