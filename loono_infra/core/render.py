@@ -61,18 +61,19 @@ def render(
     lock_file_text: str,
     sandbox: SandboxEndpoint | None = None,
     dialect: BackendDialect = "current",
+    moved: bool = True,
 ) -> RenderedRoot:
     """Renders the root module; modules_source is the modules dir relative to the root."""
-    main = {
+    main: dict[str, Any] = {
         "terraform": _terraform_block(settings, sandbox, dialect),
         "provider": {"aws": _provider_block(settings, sandbox)},
         "variable": _variable_blocks(),
         "data": {"aws_caller_identity": {"current": {}}, "aws_partition": {"current": {}}},
         "module": _module_blocks(modules_source),
         "output": _output_blocks(),
-        # where resources of earlier versions now live (Terraform moves them in state)
-        "moved": [{"from": old, "to": new} for old, new in moved_resources(settings)],
     }
+    if moved:  # where resources of earlier versions now live (Terraform >= 1.1 moves them)
+        main["moved"] = [{"from": old, "to": new} for old, new in moved_resources(settings)]
     return RenderedRoot(
         files={
             "main.tf.json": _dump(main),

@@ -30,6 +30,7 @@ from loono_infra.core.terraform.engine import (
     Limits,
     backend_dialect,
     choose_engine,
+    supports_moved,
 )
 from loono_infra.core.workspace import Project
 from loono_infra.sandbox.control import (
@@ -82,6 +83,7 @@ def render_target(target: Target, sandbox: SandboxEndpoint | None) -> RenderedRo
         lock_file_text=project.lock_file.read_text(encoding="utf-8"),
         sandbox=sandbox,
         dialect=backend_dialect(target.engine),
+        moved=supports_moved(target.engine),
     )
 
 

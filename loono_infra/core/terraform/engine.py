@@ -223,6 +223,11 @@ def backend_dialect(engine: Engine) -> Literal["current", "legacy"]:
     return "current" if version_tuple(engine.version) >= (1, 6) else "legacy"
 
 
+def supports_moved(engine: Engine) -> bool:
+    """`moved` blocks exist from Terraform 1.1 on."""
+    return version_tuple(engine.version) >= (1, 1)
+
+
 def supports_init_json(engine: Engine) -> bool:
     """`init -json` exists from Terraform 1.9 on."""
     return version_tuple(engine.version) >= (1, 9)
