@@ -184,7 +184,7 @@ def test_emergency_apply_is_loud_locked_and_attributed(
     assert record["key"] in text
     alarms = endpoint.client("cloudwatch").describe_alarms(AlarmNamePrefix="loono-prod")[
         "MetricAlarms"]
-    assert {a["Threshold"] for a in alarms if "cpu" in a["AlarmName"]} == {60.0}
+    assert {a["Threshold"] for a in alarms if a["AlarmName"].endswith("cpu-high")} == {60.0}
 
 
 def _subscribe_queue(endpoint: AwsEndpoint, topic_name: str) -> str:
