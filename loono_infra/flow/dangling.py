@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from loono_infra.clients.aws import AwsEndpoint
 from loono_infra.core.errors import LoonoError
@@ -25,7 +25,23 @@ from loono_infra.core.files import write_atomically
 from loono_infra.core.terraform.models import PlannedResource
 
 ADOPT_FILE = "adopt.tf.json"
-Lookup = Callable[[AwsEndpoint, dict[str, Any]], str | None]
+T = TypeVar("T")
+
+
+class Clients:
+    """One boto3 client per service for every lookup of a plan (each costs a session)."""
+
+    def __init__(self, aws: AwsEndpoint) -> None:
+        self._aws = aws
+        self._made: dict[str, Any] = {}
+
+    def client(self, service: str) -> Any:
+        if service not in self._made:
+            self._made[service] = self._aws.client(service)
+        return self._made[service]
+
+
+Lookup = Callable[[Clients, dict[str, Any]], str | None]
 
 
 @dataclass(frozen=True)
@@ -49,7 +65,7 @@ def _not_found(error: Exception) -> bool:
     return any(word in code for word in ("NotFound", "NoSuchEntity", "ResourceNotFound"))
 
 
-def _asked(call: Callable[[], str | None]) -> str | None:
+def _asked(call: Callable[[], T]) -> T | None:
     from botocore.exceptions import ClientError
 
     try:
@@ -60,72 +76,70 @@ def _asked(call: Callable[[], str | None]) -> str | None:
         raise
 
 
-def _log_group(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
+def _log_group(aws: Clients, after: dict[str, Any]) -> str | None:
     name = str(after["name"])
     groups = aws.client("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
     return str(name) if any(g["logGroupName"] == name for g in groups) else None
 
 
-def _repository(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
+def _repository(aws: Clients, after: dict[str, Any]) -> str | None:
     name = str(after["name"])
     return _asked(lambda: aws.client("ecr").describe_repositories(
         repositoryNames=[name])["repositories"][0]["repositoryName"])
 
 
-def _role(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
+def _role(aws: Clients, after: dict[str, Any]) -> str | None:
     name = str(after["name"])
     return _asked(lambda: aws.client("iam").get_role(RoleName=name)["Role"]["RoleName"])
 
 
-def _group(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
+def _group(aws: Clients, after: dict[str, Any]) -> str | None:
     name = str(after["name"])
     return _asked(lambda: aws.client("iam").get_group(GroupName=name)["Group"]["GroupName"])
 
 
-def _secret(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
+def _secret(aws: Clients, after: dict[str, Any]) -> str | None:
     name = str(after["name"])
-    found = _asked(lambda: json.dumps(aws.client("secretsmanager").describe_secret(
-        SecretId=name), default=str))
-    secret = json.loads(found) if found else None
+    secret = _asked(lambda: aws.client("secretsmanager").describe_secret(SecretId=name))
     return str(secret["ARN"]) if secret and not secret.get("DeletedDate") else None
 
 
-def _subnet_group(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
+def _subnet_group(aws: Clients, after: dict[str, Any]) -> str | None:
     name = str(after["name"])
     return _asked(lambda: aws.client("rds").describe_db_subnet_groups(
         DBSubnetGroupName=name)["DBSubnetGroups"][0]["DBSubnetGroupName"])
 
 
-def _database(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
+def _database(aws: Clients, after: dict[str, Any]) -> str | None:
     identifier = str(after["identifier"])
     return _asked(lambda: aws.client("rds").describe_db_instances(
         DBInstanceIdentifier=identifier)["DBInstances"][0]["DBInstanceIdentifier"])
 
 
-def _topic(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
+def _topic(aws: Clients, after: dict[str, Any]) -> str | None:
     pages = aws.client("sns").get_paginator("list_topics").paginate()
     return next((str(t["TopicArn"]) for page in pages for t in page["Topics"]
                  if str(t["TopicArn"]).endswith(f":{after['name']}")), None)
 
 
-def _alias(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
+def _alias(aws: Clients, after: dict[str, Any]) -> str | None:
     pages = aws.client("kms").get_paginator("list_aliases").paginate()
     named = any(a["AliasName"] == after["name"] for page in pages for a in page["Aliases"])
     return str(after["name"]) if named else None
 
 
-def _balancer(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
+def _balancer(aws: Clients, after: dict[str, Any]) -> str | None:
     name = str(after["name"])
     return _asked(lambda: aws.client("elbv2").describe_load_balancers(
         Names=[name])["LoadBalancers"][0]["LoadBalancerArn"])
 
 
-def _parameter(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
+def _parameter(aws: Clients, after: dict[str, Any]) -> str | None:
     name = str(after["name"])
     return _asked(lambda: aws.client("ssm").get_parameter(Name=name)["Parameter"]["Name"])
 
 
-def _vpc(aws: AwsEndpoint, after: dict[str, Any]) -> str | None:
+def _vpc(aws: Clients, after: dict[str, Any]) -> str | None:
     name = (after.get("tags") or {}).get("Name")
     if not name:
         return None
@@ -157,14 +171,14 @@ def find_dangling(aws: AwsEndpoint, resources: Iterable[PlannedResource],
         ReadTimeoutError,
     )
 
-    found, problems = [], []
+    found, problems, clients = [], [], Clients(aws)
     for resource in resources:
         lookup = LOOKUPS.get(resource.change.resource_type)
         after = resource.after if isinstance(resource.after, dict) else None
         if resource.change.action != "create" or lookup is None or after is None:
             continue
         try:
-            import_id = lookup(aws, after)
+            import_id = lookup(clients, after)
         except (KeyError, TypeError):  # an identity not known before apply
             continue
         except (ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError,

@@ -46,9 +46,14 @@ def _created(text: str) -> datetime | None:
     match = _CREATED.match(text)
     if match is None:
         return None
-    moment = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
-    fraction = (match.group(2) or "0")[:6].ljust(6, "0")
-    return moment.replace(microsecond=int(fraction))
+    day, clock = match.group(1).split(" ")
+    return _moment(day, clock, match.group(2))
+
+
+def _moment(day: str, clock: str, fraction: str | None) -> datetime:
+    """A UTC moment from its date, time of day and fraction of a second (any precision)."""
+    moment = datetime.strptime(f"{day} {clock}", "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    return moment.replace(microsecond=int((fraction or "0")[:6].ljust(6, "0")))
 
 
 _ISO = re.compile(r"^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.(\d+))?Z$")
@@ -63,7 +68,6 @@ def lock_from_table(info: str) -> LockInfo | None:
     if not isinstance(data, dict) or not data.get("ID"):
         return None
     match = _ISO.match(str(data.get("Created", "")))
-    created = _created(f"{match.group(1)} {match.group(2)}.{match.group(3) or 0} +0000 UTC") \
-        if match else None
+    created = _moment(match.group(1), match.group(2), match.group(3)) if match else None
     return LockInfo(str(data["ID"]), str(data.get("Who", "unknown")),
                     str(data.get("Operation", "unknown")).removeprefix("OperationType"), created)
