@@ -76,14 +76,14 @@ lint: setup ## ruff, mypy --strict, the import contract (layers), terraform fmt 
 	$(CLI) validate --env production
 	$(CLI) validate --env sandbox
 
-unit: setup ## Pure, fast tests
-	$(VENV)/bin/pytest tests/unit -q
+unit: setup ## Pure, fast tests (everything not marked integration)
+	$(VENV)/bin/pytest -q -m "not integration"
 
 integration: setup ## Real Terraform + real provider + sandbox
-	$(VENV)/bin/pytest tests/integration -q
+	$(VENV)/bin/pytest -q -m integration
 
 test: setup lint ## Every test (unit + integration) with coverage
-	$(VENV)/bin/pytest -q --cov=loono_infra --cov-report=term --cov-report=xml
+	$(VENV)/bin/pytest -q --durations=25 --cov=loono_infra --cov-report=term --cov-report=xml
 
 bench: setup ## Benchmarks: ratios against the bare tools
 	$(PY) bench/plan_overhead.py

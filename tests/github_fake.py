@@ -1,8 +1,14 @@
 """A local GitHub REST API for tests: the documented shapes of pull requests, reviews and teams.
 
-Serves on 127.0.0.1 (a free port) from a thread, and stops when the test ends.
-Faults can be scripted: answer N requests with a status (500, 403 rate limit, 429)
-before answering normally.
+Serves on 127.0.0.1 (a free port) from a thread, and stops when the test ends. As strict as
+GitHub's REST documentation where the code depends on it:
+- lists are paginated: `per_page` (default 30, at most 100) and `page`, with a `Link` header;
+- team paths need a token that may read the organization's members (else 404, as GitHub);
+- a dismissed review changes state in place; a deleted account's review has `"user": null`;
+- the primary rate limit holds (403, `x-ratelimit-remaining: 0`) until `x-ratelimit-reset`;
+  a secondary limit answers 403 with `retry-after` until that time has passed;
+- writes need a token that may write: a read-only token gets 403.
+Faults can be scripted too: answer N requests with a status before answering normally.
 """
 
 from __future__ import annotations
@@ -10,11 +16,13 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 REPO = "loono/infrastructure"
 
@@ -35,6 +43,10 @@ class FakeGitHub:
     # token is not one: for it GitHub answers 404 on team paths, as for a team that does not exist.
     tokens: set[str] = field(default_factory=lambda: {"test-token", "workflow-token"})
     org_readers: set[str] = field(default_factory=lambda: {"test-token"})
+    read_only: set[str] = field(default_factory=set)  # tokens GitHub lets read, not write
+    limited_until: float = 0.0  # the primary rate limit holds until then (epoch seconds)
+    secondary_until: float = 0.0  # a secondary limit holds until then
+    queries: list[str] = field(default_factory=list)  # every request's path with its query
     base_url: str = ""
 
     def comment(self, number: int, body: str, author: str = "github-actions[bot]",
@@ -73,14 +85,36 @@ class FakeGitHub:
                                "merged_at": "2026-11-26T12:00:00Z", "merge_commit_sha": merge_sha}
         self.commit_pulls.setdefault(merge_sha, []).append(number)
 
-    def review(self, number: int, reviewer: str, state: str, commit_id: str) -> None:
+    def review(self, number: int, reviewer: str | None, state: str, commit_id: str | None,
+               ) -> int:
+        """A submitted review (reviewer None: a deleted account); returns its id."""
         items = self.reviews[number]
-        items.append({"id": len(items) + 1, "user": _user(reviewer), "state": state,
-                      "commit_id": commit_id, "submitted_at": f"2026-11-26T10:{len(items):02d}:00Z",
-                      "body": ""})
+        items.append({"id": len(items) + 1, "user": None if reviewer is None else _user(reviewer),
+                      "state": state, "commit_id": commit_id, "body": "",
+                      "submitted_at": f"2026-11-26T{10 + len(items) // 60:02d}:"
+                                      f"{len(items) % 60:02d}:00Z"})
+        return len(items)
+
+    def dismiss(self, number: int, review_id: int) -> None:
+        """A maintainer dismissed the review: GitHub changes its state in place."""
+        review = next(r for r in self.reviews[number] if r["id"] == review_id)
+        review["state"] = "DISMISSED"
 
     def fail_next(self, count: int, status: int, headers: dict[str, str] | None = None) -> None:
         self.failures += [(status, headers or {})] * count
+
+
+def page_of(items: list[Any], query: str, url: str) -> tuple[list[Any], dict[str, str]]:
+    """One page of a list and its Link header, as GitHub paginates (30 by default, 100 at most)."""
+    params = {key: values[-1] for key, values in parse_qs(query).items()}
+    per_page = min(100, max(1, int(params.get("per_page", 30))))
+    page = max(1, int(params.get("page", 1)))
+    last = max(1, -(-len(items) // per_page))
+    shown = ({"first": 1, "prev": page - 1} if page > 1 else {}) | (
+        {"next": page + 1, "last": last} if page < last else {})
+    header = ", ".join(f'<{url}?{urlencode(params | {"page": n, "per_page": per_page})}>; '
+                       f'rel="{rel}"' for rel, n in shown.items())
+    return items[(page - 1) * per_page:page * per_page], ({"Link": header} if header else {})
 
 
 def _user(login: str) -> dict[str, Any]:
@@ -104,12 +138,18 @@ class Routes:
             (r"^/orgs/(?P<org>[\w-]+)/teams/(?P<slug>[\w.-]+)/members$", self.members),
         ]]
 
-    def answer(self, path: str) -> Any:
+    LISTS = ("reviews", "issue_comments", "commit_pulls", "members")
+
+    def answer(self, path: str, query: str) -> tuple[Any, dict[str, str]]:
+        """The JSON body (None: 404) and headers; lists are answered a page at a time."""
         for pattern, handler in self.table:
             match = pattern.match(path)
             if match:
-                return handler(match)
-        return None
+                body = handler(match)
+                if body is not None and handler.__name__ in self.LISTS:
+                    return page_of(body, query, self.fake.base_url + path)
+                return body, {}
+        return None, {}
 
     def pull(self, m: re.Match[str]) -> Any:
         return self.fake.pulls.get(int(m["n"]))
@@ -164,21 +204,55 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
+        every = {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "4999",
+                 "x-ratelimit-reset": str(int(time.time()) + 3600)}
+        scripted = {key.lower(): value for key, value in (headers or {}).items()}
+        for key, value in (every | scripted).items():
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(data)
 
     def _start(self, method: str) -> str | None:
-        """The request's path once it is authorized (else the 401 is sent and None)."""
+        """The request's path once it is authorized and not limited (else the refusal is sent
+        and None)."""
         path = self.path.split("?", 1)[0]
         self.fake.requests.append(path if method == "GET" else f"{method} {path}")
+        self.fake.queries.append(self.path)
         token = self.headers.get("Authorization", "").split(" ", 1)[-1]
-        if token in self.fake.tokens:
+        if token not in self.fake.tokens:
+            self._send(401, {"message": "Bad credentials"})
+        elif not self._limited():
             self.token = token
-            return path
-        self._send(401, {"message": "Bad credentials"})
+            return self._failed() or path
         return None
+
+    def _limited(self) -> bool:
+        """Answers GitHub's rate-limit refusal while a limit holds."""
+        now = time.time()
+        if now < self.fake.limited_until:
+            self._send(403, {"message": "API rate limit exceeded"}, {
+                "x-ratelimit-remaining": "0",
+                "x-ratelimit-reset": str(int(self.fake.limited_until))})
+            return True
+        if now < self.fake.secondary_until:
+            self._send(403, {"message": "You have exceeded a secondary rate limit"},
+                       {"retry-after": str(int(-(-(self.fake.secondary_until - now) // 1)))})
+            return True
+        return False
+
+    def _failed(self) -> str | None:
+        """Answers the next scripted failure, if any (returns "" then, else None)."""
+        if not self.fake.failures:
+            return None
+        status, headers = self.fake.failures.pop(0)
+        self._send(status, {"message": "scripted failure"}, headers)
+        return ""
+
+    def _may_write(self) -> bool:
+        if self.token in self.fake.read_only:
+            self._send(403, {"message": "Resource not accessible by integration"})
+            return False
+        return True
 
     def _body(self) -> str:
         length = int(self.headers.get("Content-Length") or 0)
@@ -187,7 +261,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         path = self._start("POST")
         match = _COMMENTS.match(path or "")
-        if path is None:
+        if not path or not self._may_write():
             return
         if match is None or int(match[1]) not in self.fake.pulls:
             self._send(404, {"message": "Not Found"})
@@ -198,7 +272,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_PATCH(self) -> None:
         path = self._start("PATCH")
-        if path is None:
+        if not path or not self._may_write():
             return
         match = _COMMENT.match(path)
         body = self._body()
@@ -208,18 +282,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = self._start("GET")
-        if path is None:
-            return
-        if self.fake.failures:
-            status, headers = self.fake.failures.pop(0)
-            self._send(status, {"message": "scripted failure"}, headers)
+        if not path:
             return
         if "/teams/" in path and self.token not in self.fake.org_readers:
             self._send(404, {"message": "Not Found"})
             return
-        body = self.routes.answer(path)
+        body, headers = self.routes.answer(path, self.path.partition("?")[2])
         self._send(200 if body is not None else 404,
-                   body if body is not None else {"message": "Not Found"})
+                   body if body is not None else {"message": "Not Found"}, headers)
 
 
 def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:

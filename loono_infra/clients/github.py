@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from loono_infra.clients.github_retries import ApprovalError, RetryBudget, call_with_retries
 from loono_infra.core.errors import LoonoError
 
 T = TypeVar("T")
@@ -23,14 +24,6 @@ T = TypeVar("T")
 MEMBERS_PERMISSION = ("the organization permission 'Members: read' (a GitHub App installation "
                       "token, or a fine-grained token with it; the workflows pass it as the "
                       "secret LOONO_ORG_READ_TOKEN)")
-
-
-class ApprovalError(LoonoError):
-    """Approvals could not be read (API down, no rights, malformed answer): the gate refuses."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status  # GitHub's HTTP status, when it answered
 
 
 @dataclass(frozen=True)
@@ -64,6 +57,7 @@ class GitHubContext:
     timeout_seconds: float = 10.0
     attempts: int = 4
     retry_wait_seconds: float = 1.0
+    max_wait_seconds: float = 60.0  # the longest rate-limit wait GitHub may ask for
     members_token: str | None = None  # may read the organization's teams (Members: read)
 
     @classmethod
@@ -79,6 +73,11 @@ class GitHubContext:
                    api_url=env.get("GITHUB_API_URL", "https://api.github.com"),
                    pull_number=int(number) if number else None, sha=env.get("GITHUB_SHA"),
                    members_token=env.get("LOONO_ORG_READ_TOKEN") or None)
+
+    @property
+    def budget(self) -> RetryBudget:
+        """How hard calls in this context try."""
+        return RetryBudget(self.attempts, self.retry_wait_seconds, self.max_wait_seconds)
 
 
 def _event_pull_number(event_path: str | None) -> str | None:
@@ -115,8 +114,7 @@ class GitHubApprovals:
         return self._members_client
 
     def _call(self, what: str, action: Callable[[], T]) -> T:
-        return call_with_retries(what, action, self.context.attempts,
-                                 self.context.retry_wait_seconds)
+        return call_with_retries(what, action, self.context.budget)
 
     def pull_request(self) -> PullRequestInfo:
         """The pull request of the context: by number, or the one the commit came from."""
@@ -138,7 +136,7 @@ class GitHubApprovals:
         """The pull request's reviews, oldest first."""
         repo = self._github().get_repo(self.context.repository)
         return self._call("the reviews", lambda: [
-            _review(r) for r in repo.get_pull(number).get_reviews()])
+            _review(r) for r in repo.get_pull(number).get_reviews() if _has_author(r)])
 
     def team_members(self, team: str) -> frozenset[str]:
         """Logins (lower-case) of @org/team. GitHub answers 403/404 both for an unknown team and
@@ -179,8 +177,7 @@ def post_comment(context: GitHubContext, pull_number: int, body: str) -> None:
         client.get_repo(context.repository).get_issue(pull_number).create_comment(body)
 
     try:
-        call_with_retries(f"a comment on pull request #{pull_number}", write, context.attempts,
-                          context.retry_wait_seconds)
+        call_with_retries(f"a comment on pull request #{pull_number}", write, context.budget)
     except ApprovalError as error:
         raise LoonoError(f"pull request #{pull_number} comment: {error.message}") from None
 
@@ -203,7 +200,7 @@ def upsert_comment(context: GitHubContext, pull_number: int, body: str, marker: 
 
     try:
         return call_with_retries(f"the comment on pull request #{pull_number}", write,
-                                 context.attempts, context.retry_wait_seconds)
+                                 context.budget)
     except ApprovalError as error:
         raise LoonoError(f"pull request #{pull_number} comment: {error.message}") from None
 
@@ -221,9 +218,14 @@ def _merged_pull(repo: Any, sha: str) -> Any:
     return merged[0]
 
 
+def _has_author(raw: Any) -> bool:
+    """A review of a deleted account has no user (GitHub shows "ghost"): it approves nothing."""
+    return getattr(raw, "raw_data", {}).get("user", "missing") is not None
+
+
 def _review(raw: Any) -> Review:
     try:
-        return Review(int(raw.id), str(raw.user.login), str(raw.state), str(raw.commit_id))
+        return Review(int(raw.id), str(raw.user.login), str(raw.state), str(raw.commit_id or ""))
     except (AttributeError, TypeError, ValueError) as exc:
         raise ApprovalError(f"malformed review in the API answer: {exc}") from None
 
@@ -233,41 +235,3 @@ def _pull_info(pull: Any) -> PullRequestInfo:
         return PullRequestInfo(int(pull.number), str(pull.user.login), str(pull.head.sha))
     except (AttributeError, TypeError, ValueError) as exc:
         raise ApprovalError(f"malformed pull request in the API answer: {exc}") from None
-
-
-def _transient(error: BaseException) -> bool:
-    from github import GithubException
-    from requests import RequestException
-
-    if isinstance(error, GithubException):
-        remaining = (error.headers or {}).get("x-ratelimit-remaining")
-        return error.status >= 500 or error.status == 429 or (
-            error.status == 403 and remaining == "0")
-    return isinstance(error, RequestException)
-
-
-def call_with_retries(what: str, action: Callable[[], T], attempts: int, wait: float) -> T:
-    """Runs action, retrying transient API failures; every failure ends as an ApprovalError."""
-    from github import GithubException
-    from requests import RequestException
-    from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attempt, wait_fixed
-
-    try:
-        for attempt in Retrying(stop=stop_after_attempt(attempts), wait=wait_fixed(wait),
-                                retry=retry_if_exception(_transient), reraise=False):
-            with attempt:
-                return action()
-    except RetryError as exhausted:
-        cause = exhausted.last_attempt.exception()
-        raise ApprovalError(f"GitHub did not answer {what} after {attempts} attempts: "
-                            f"{_describe(cause)}") from None
-    except GithubException as error:
-        raise ApprovalError(f"GitHub refused {what}: {_describe(error)}", error.status) from None
-    except RequestException as error:
-        raise ApprovalError(f"GitHub unreachable for {what}: {error}") from None
-    raise ApprovalError(f"no answer for {what}")
-
-
-def _describe(error: BaseException | None) -> str:
-    status = getattr(error, "status", None)
-    return f"HTTP {status}" if status else str(error)

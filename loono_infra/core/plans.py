@@ -200,14 +200,28 @@ def content_digest(redacted_text: str) -> str:
 
 
 def normalized_plan(redacted_text: str) -> bytes:
-    """The redacted plan without the parts that change on every identical re-plan."""
-    document = json.loads(redacted_text)
+    """The redacted plan without the parts that change on every identical re-plan: its timestamp,
+    and the order of lists whose order means nothing (relevant_attributes, and every list of
+    resources or modules, which carry an address each)."""
+    document = _by_address(json.loads(redacted_text))
     document.pop("timestamp", None)
-    # Terraform lists relevant_attributes in no stable order.
     attributes = document.get("relevant_attributes") or []
     document["relevant_attributes"] = sorted(attributes,
                                              key=lambda item: json.dumps(item, sort_keys=True))
     return json.dumps(document, sort_keys=True).encode()
+
+
+def _by_address(value: Any) -> Any:
+    """value with every list of addressed objects sorted by address (recursively)."""
+    if isinstance(value, dict):
+        return {key: _by_address(item) for key, item in value.items()}
+    if not isinstance(value, list):
+        return value
+    items = [_by_address(item) for item in value]
+    if items and all(isinstance(item, dict) and "address" in item for item in items):
+        return sorted(items, key=lambda item: (str(item["address"]), json.dumps(item,
+                                                                               sort_keys=True)))
+    return items
 
 
 def change_digests(redacted_text: str) -> dict[str, str]:

@@ -12,7 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from loono_infra.clients.aws import AwsEndpoint
-from loono_infra.clients.github import ApprovalError, GitHubApprovals, GitHubContext
+from loono_infra.clients.github import GitHubApprovals, GitHubContext
+from loono_infra.clients.github_retries import ApprovalError
 from loono_infra.core.decision import Decision, Failure
 from loono_infra.core.errors import GateRefusedError, LoonoError
 from loono_infra.core.files import write_atomically

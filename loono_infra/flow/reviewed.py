@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from loono_infra.clients.github import ApprovalError, GitHubApprovals, GitHubContext
+from loono_infra.clients.github import GitHubApprovals, GitHubContext
+from loono_infra.clients.github_retries import ApprovalError
 from loono_infra.core.errors import GateRefusedError
 from loono_infra.core.plans import Plan
 

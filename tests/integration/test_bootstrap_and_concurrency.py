@@ -6,11 +6,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from loono_infra import load_settings, plan
 from loono_infra.clients.aws import AwsEndpoint
 from loono_infra.core.settings import Settings
 from loono_infra.flow.bootstrap import bootstrap_state_backend
 from loono_infra.sandbox.control import SANDBOX_REGION_CREDENTIALS, SandboxInfo
+
+pytestmark = pytest.mark.integration
 
 
 def _fresh_backend_settings(project: Path) -> Settings:

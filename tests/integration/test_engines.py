@@ -6,12 +6,16 @@ import json
 import time
 from pathlib import Path
 
+import pytest
+
 from loono_infra import load_settings, plan
 from loono_infra.core.terraform import commands
 from loono_infra.core.terraform.engine import BinaryEngine, EmbeddedEngine
 from loono_infra.flow.pipeline import engine_environment, resolve_target, show
 from loono_infra.sandbox.control import SandboxInfo
 from tests.integration.conftest import terraform_1_0_binary
+
+pytestmark = pytest.mark.integration
 
 PRODUCTION_FIGURES = {
     "module.rds.aws_db_instance.this": {

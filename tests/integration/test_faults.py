@@ -16,6 +16,8 @@ from loono_infra.flow.pipeline import apply, load_saved_plan
 from loono_infra.sandbox.control import SandboxInfo
 from tests.integration.conftest import project_sharing_sandbox
 
+pytestmark = pytest.mark.integration
+
 
 def test_broken_module_names_the_file(sandbox_project: Path, sandbox: SandboxInfo,
                                       tmp_path: Path) -> None:

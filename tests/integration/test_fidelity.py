@@ -10,6 +10,8 @@ from botocore.exceptions import ClientError
 
 from loono_infra.sandbox.control import SandboxInfo
 
+pytestmark = pytest.mark.integration
+
 
 def test_ecs_service_keeps_grace_period_tags_and_deployment_defaults(sandbox: SandboxInfo,
                                                                      aws: Any) -> None:

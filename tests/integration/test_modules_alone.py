@@ -18,6 +18,8 @@ from loono_infra.flow.pipeline import Project, engine_environment, resolve_targe
 from loono_infra.sandbox.control import SandboxInfo
 from tests.integration.conftest import terraform_1_0_binary
 
+pytestmark = pytest.mark.integration
+
 SUBNETS = ["subnet-11111111", "subnet-22222222"]
 EXAMPLE_INPUTS: dict[str, dict[str, Any]] = {
     "network": {"name": "mod-net", "cidr_block": "10.9.0.0/16",

@@ -31,6 +31,8 @@ from tests.conftest import PROJECT_ROOT
 from tests.github_fake import REPO, FakeGitHub, github_server
 from tests.integration.conftest import project_sharing_sandbox, project_with_sandbox
 
+pytestmark = pytest.mark.integration
+
 HEAD = "c" * 40
 
 

@@ -10,6 +10,8 @@ from loono_infra.clients import checkov as ck
 from loono_infra.clients.checkov import CheckResult, Scan
 from tests.conftest import PROJECT_ROOT
 
+pytestmark = pytest.mark.integration
+
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
 POLICIES = PROJECT_ROOT / "policies"
 EXPECTED = {

@@ -17,6 +17,8 @@ from loono_infra.sandbox.control import SandboxInfo
 from tests.conftest import PROJECT_ROOT, commit_all
 from tests.integration.conftest import project_sharing_sandbox
 
+pytestmark = pytest.mark.integration
+
 RDS = "module.rds.aws_db_instance.this"
 
 

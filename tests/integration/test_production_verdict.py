@@ -27,6 +27,8 @@ from tests.integration.verdicts import (
     with_extra_tag,
 )
 
+pytestmark = pytest.mark.integration
+
 HEAD = "d" * 40
 
 

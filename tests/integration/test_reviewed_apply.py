@@ -20,6 +20,8 @@ from tests.conftest import PROJECT_ROOT, commit_all, git
 from tests.github_fake import REPO, github_server
 from tests.integration.conftest import project_sharing_sandbox
 
+pytestmark = pytest.mark.integration
+
 CPU_ALARMS = {"module.cloudwatch.aws_cloudwatch_metric_alarm.database_cpu",
               "module.cloudwatch.aws_cloudwatch_metric_alarm.service_cpu"}
 

@@ -9,6 +9,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from loono_infra import apply, destroy, load_settings, plan
 from loono_infra.core.settings import Settings
 from loono_infra.flow.pipeline import Plan, show
@@ -21,6 +23,8 @@ from tests.integration.verdicts import (
     finding_keys,
     with_extra_tag,
 )
+
+pytestmark = pytest.mark.integration
 
 EXPECTED_TYPES = {"aws_ecs_service", "aws_ecs_task_definition", "aws_lb_target_group",
                   "aws_ecr_repository", "aws_db_instance", "aws_cloudwatch_log_group"}

@@ -21,6 +21,8 @@ from tests.conftest import commit_all, git
 from tests.github_fake import REPO, FakeGitHub, github_server
 from tests.integration.conftest import project_sharing_sandbox
 
+pytestmark = pytest.mark.integration
+
 RDS = "module.rds.aws_db_instance.this"
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from loono_infra.flow.repository import find_codeowners
 from loono_infra.gates.owners.codeowners import parse_codeowners
@@ -73,3 +75,46 @@ def test_search_order_is_githubs(tmp_path: Path) -> None:
     (tmp_path / ".github").mkdir()
     (tmp_path / ".github" / "CODEOWNERS").write_text("* @c\n")
     assert find_codeowners(tmp_path) == tmp_path / ".github" / "CODEOWNERS"
+
+
+NESTED_WILDCARDS = [
+    ("**/logs/* @logs", "build/logs/out.log", ("@logs",)),
+    ("**/logs/* @logs", "logs/out.log", ("@logs",)),
+    ("**/logs/* @logs", "build/logs/2026/out.log", ()),
+    ("/src/*/test/* @tests", "src/api/test/test_a.py", ("@tests",)),
+    ("/src/*/test/* @tests", "src/api/test/unit/test_a.py", ()),
+    ("/src/*/test/* @tests", "lib/src/api/test/test_a.py", ()),
+    ("*/docs/* @docs", "guide/docs/index.md", ("@docs",)),
+    ("*/docs/* @docs", "docs/index.md", ()),
+    ("*/docs/* @docs", "a/b/docs/index.md", ()),
+]
+
+
+@pytest.mark.parametrize(("line", "path", "owners"), NESTED_WILDCARDS)
+def test_a_trailing_star_owns_direct_children_of_every_matching_directory(
+        line: str, path: str, owners: tuple[str, ...]) -> None:
+    assert parse_codeowners(line).owners_of(path) == owners
+
+
+_SEGMENT = st.text(alphabet="abcXYZ09._-*?/\\#! []@", min_size=0, max_size=12)
+_PATH = st.lists(st.text(alphabet="abcXYZ09._-", min_size=1, max_size=6),
+                 min_size=1, max_size=5).map("/".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_SEGMENT, st.lists(st.sampled_from(
+    ["@a", "@org/team", "x@y.io", "bad", "@", ""]), max_size=3)), max_size=8), _PATH)
+def test_any_file_parses_and_answers_without_raising(
+        lines: list[tuple[str, list[str]]], path: str) -> None:
+    text = "\n".join(" ".join([pattern, *owners]) for pattern, owners in lines)
+    codeowners = parse_codeowners(text)
+    assert isinstance(codeowners.owners_of(path), tuple)
+    assert all(problem.line >= 1 for problem in codeowners.problems)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_SEGMENT, st.sampled_from(["@a", "@org/team", ""])), max_size=8),
+       _PATH)
+def test_a_last_star_line_owns_every_path(lines: list[tuple[str, str]], path: str) -> None:
+    text = "\n".join(f"{pattern} {owner}" for pattern, owner in lines) + "\n* @x\n"
+    assert parse_codeowners(text).owners_of(path) == ("@x",)

@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from loono_infra.core.errors import SettingsError
 from loono_infra.core.settings import load_settings, parse_settings
@@ -144,3 +147,48 @@ def test_owners_cannot_be_switched_off_for_an_aws_environment() -> None:
         parse_settings(data, "production.toml")
     assert [p.field for p in refused.value.problems] == ["ownership"]
     assert "only for sandbox-only environments" in refused.value.problems[0].message
+
+
+_TOML_VALUE = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1) | st.floats(allow_nan=True)
+    | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                                                max_size=3),
+    max_leaves=8)
+
+
+def _paths(data: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    if not isinstance(data, dict):
+        return [prefix]
+    return [prefix] + [path for key, value in data.items()
+                       for path in _paths(value, (*prefix, key))]
+
+
+@hyp_settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_any_edit_of_a_settings_file_gives_settings_or_a_settings_error(
+        data: st.DataObject) -> None:
+    document = production_data()
+    for _ in range(data.draw(st.integers(1, 4))):
+        path = data.draw(st.sampled_from(_paths(document)[1:]))
+        parent = document
+        for key in path[:-1]:
+            parent = parent[key]
+        if data.draw(st.booleans()):
+            parent[path[-1]] = data.draw(_TOML_VALUE)
+        else:
+            del parent[path[-1]]
+    try:
+        parse_settings(document, "edited.toml")
+    except SettingsError as error:
+        assert error.problems and all(problem.field for problem in error.problems)
+
+
+@hyp_settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_as_a_settings_file_gives_settings_or_a_settings_error(
+        tmp_path_factory: pytest.TempPathFactory, text: str) -> None:
+    file = tmp_path_factory.mktemp("toml") / "env.toml"
+    file.write_text(text, encoding="utf-8")
+    with pytest.raises(SettingsError):
+        load_settings(file)  # no random text is a whole environment

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 import pathspec
+from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
 SEARCH_ORDER = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 _USER = re.compile(r"^@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
@@ -23,6 +24,14 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 @functools.lru_cache(maxsize=1024)
 def _spec(pattern: str) -> pathspec.GitIgnoreSpec:
     return pathspec.GitIgnoreSpec.from_lines([pattern])
+
+
+@functools.lru_cache(maxsize=1024)
+def _direct_children(pattern: str) -> re.Pattern[str]:
+    """The regex of a `.../*` pattern (its `ps_d` group is set when it matched a parent dir)."""
+    regex = GitIgnoreSpecPattern(pattern).regex
+    assert regex is not None  # only comments and blank lines have none, and those are no rules
+    return regex
 
 
 @dataclass(frozen=True)
@@ -47,12 +56,10 @@ class Rule:
 
     def matches(self, path: str) -> bool:
         """Whether this line's pattern matches a repository-relative file path."""
-        if not _spec(self.pattern).match_file(path):
-            return False
-        if self.pattern.endswith("/*"):  # anchored (it has a slash): direct children only
-            parent = path.rsplit("/", 1)[0] if "/" in path else ""
-            return parent == self.pattern[:-2].lstrip("/")
-        return True
+        if self.pattern.endswith("/*"):  # GitHub: the files directly in the directory, not deeper
+            found = _direct_children(self.pattern).match(path)
+            return found is not None and found.group("ps_d") is None
+        return bool(_spec(self.pattern).match_file(path))
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,15 @@ def owner_problem(owner: str) -> str | None:
     return f"{owner!r} is not @user, @org/team or an e-mail address"
 
 
+def pattern_problem(pattern: str) -> str | None:
+    """Why a pattern cannot be compiled (e.g. a trailing lone backslash), or None."""
+    try:
+        _spec(pattern)
+    except ValueError as error:  # pathspec's GitIgnorePatternError is one
+        return f"not a valid pattern ({error})"
+    return None
+
+
 def _strip_comment(line: str) -> str:
     return re.split(r"(?<!\\)#", line, maxsplit=1)[0].strip()
 
@@ -93,6 +109,8 @@ def _parse_line(number: int, raw: str) -> Rule | LineProblem | None:
         return LineProblem(number, raw, "negation (!) is not supported by GitHub")
     if "[" in pattern or "]" in pattern:
         return LineProblem(number, raw, "character ranges ([ ]) are not supported by GitHub")
+    if (problem := pattern_problem(pattern)) is not None:
+        return LineProblem(number, raw, problem)
     invalid = [problem for owner in owners if (problem := owner_problem(owner))]
     if invalid:
         return LineProblem(number, raw, "; ".join(invalid))

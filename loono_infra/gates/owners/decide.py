@@ -15,7 +15,10 @@ from loono_infra.gates.owners.approvals import (
     Approvals,
     MembersOf,
     approval_by,
+    discounted_approvals,
     effective_approvers,
+    missing_failure,
+    owned_by,
 )
 from loono_infra.gates.owners.codeowners import parse_codeowners
 from loono_infra.gates.owners.mapping import Requirement, coverage_problems, requirements
@@ -34,7 +37,14 @@ class OwnersInputs:
     changes: tuple[ResourceChange, ...]
 
 
-def _judge(needed: Sequence[Requirement], approvers: dict[str, Review],
+def _not_counted(requirement: Requirement, discounted: dict[str, str],
+                 members_of: MembersOf) -> list[str]:
+    """Why the approvals that requirement's owners gave do not count ("dora: they ...")."""
+    return [f"{who}: {reason}" for who, reason in discounted.items()
+            if any(owned_by(owner, who, members_of) for owner in requirement.owners)]
+
+
+def _judge(needed: Sequence[Requirement], approvers: dict[str, Review], discounted: dict[str, str],
            members_of: MembersOf) -> tuple[list[Failure], list[str]]:
     failures: list[Failure] = []
     evidence: list[str] = []
@@ -46,8 +56,8 @@ def _judge(needed: Sequence[Requirement], approvers: dict[str, Review],
             evidence.append(f"{owner}: approved by {review.reviewer} (review {review.review_id} "
                             f"on {review.commit_id[:12]}) for {requirement.describe()}")
         else:
-            failures.append(Failure("approval", f"missing approval from {requirement.describe()}",
-                                    resource=", ".join(requirement.resources) or None))
+            failures.append(missing_failure(requirement.describe(), requirement.resources,
+                                            _not_counted(requirement, discounted, members_of)))
     return failures, evidence
 
 
@@ -56,7 +66,8 @@ def judge_approvals(needed: Sequence[Requirement], approvals: Approvals,
     """Judges the requirements against the pull request's reviews."""
     pull = approvals.pull
     approvers = effective_approvers(pull, approvals.reviews)
-    failures, evidence = _judge(needed, approvers, approvals.members_of)
+    discounted = discounted_approvals(pull, approvals.reviews)
+    failures, evidence = _judge(needed, approvers, discounted, approvals.members_of)
     return failures, [f"pull request #{pull.number} by {pull.author} at {pull.head_sha[:12]}",
                       *evidence]
 
