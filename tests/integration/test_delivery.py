@@ -117,25 +117,93 @@ def test_drift_is_nothing_after_apply_then_names_an_outside_change(
     assert read_outputs(tmp_path / "output")["drifted"] == "true"
 
 
-@pytest.mark.parametrize("arguments", [
-    ("render", "--env", "sandbox"),
-    ("validate", "--env", "sandbox"),
-    ("policy", "--env", "sandbox"),
-    ("owners", "--env", "sandbox"),
-    ("schema",),
-    ("bootstrap", "--env", "sandbox"),
-    ("sandbox", "up"),
-    ("sandbox", "status"),
-    ("status", "--env", "sandbox"),
-    ("logs", "--env", "sandbox", "--since", "2h"),
-])
+GITHUB_STEP_VARIABLES = ("GITHUB_EVENT_PATH", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
+
+
+@pytest.fixture(scope="module")
+def applied(delivery: Path) -> Iterator[Path]:
+    """delivery with its stack applied as its settings say, whatever ran before (or nothing)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(delivery)
+        for name in GITHUB_STEP_VARIABLES:
+            patch.delenv(name, raising=False)
+        planned = runner.invoke(app, ["plan", "--env", "sandbox", "--json"])
+        assert planned.exit_code in (0, 2), planned.output  # 2: changes to apply
+        if planned.exit_code == 2:
+            invoke_json("apply", "--env", "sandbox")
+        yield delivery
+
+
+def _expect_render(document: Any) -> None:
+    assert document["directory"].endswith("/.loono/sandbox/sandbox"), document
+    assert "main.tf.json" in document["files"]
+
+
+def _expect_validate(document: Any) -> None:
+    assert document["valid"] is True and isinstance(document["warnings"], list), document
+
+
+def _expect_schema(document: Any) -> None:
+    assert document["title"] == "loono-infra environment settings"
+    assert {"service", "database", "deploy"} <= set(document["properties"])
+
+
+def _expect_sandbox_up(document: Any) -> None:
+    assert document["url"].startswith("http://127.0.0.1:") and document["pid"] > 0, document
+
+
+def _expect_sandbox_running(document: Any) -> None:
+    assert document["running"] is True and document["url"].startswith("http://127.0.0.1:")
+
+
+def _expect_log_lines(document: Any) -> None:
+    assert isinstance(document, list)
+    assert all({"time", "message"} <= set(line) for line in document), document[:3]
+
+
+def _expect_decision(gate: str) -> Any:
+    def expect(document: Any) -> None:
+        assert (document["gate"], document["environment"], document["passed"]) == (
+            gate, "sandbox", True), document
+        assert document["digest"].startswith("sha256:") and document["failures"] == []
+    return expect
+
+
+def _expect_bootstrap(document: Any) -> None:
+    assert document["created"] == []  # the fixture's plan made them; this run changes nothing
+    assert sorted(document["existing"]) == sorted(["loono-terraform-state-sandbox",
+                                                   "loono-terraform-locks"]), document
+
+
+def _expect_status(document: Any) -> None:
+    assert (document["environment"], document["deployed"], document["healthy"]) == (
+        "sandbox", False, False), document
+    assert document["running"] == 0 and document["task_definition"].startswith("loono-sbx")
+
+
+JSON_ROUND: list[tuple[tuple[str, ...], Any]] = [
+    (("render", "--env", "sandbox"), _expect_render),
+    (("validate", "--env", "sandbox"), _expect_validate),
+    (("policy", "--env", "sandbox"), _expect_decision("policy")),
+    (("owners", "--env", "sandbox"), _expect_decision("owners")),
+    (("schema",), _expect_schema),
+    (("bootstrap", "--env", "sandbox"), _expect_bootstrap),
+    (("sandbox", "up"), _expect_sandbox_up),
+    (("sandbox", "status"), _expect_sandbox_running),
+    (("status", "--env", "sandbox"), _expect_status),
+    (("logs", "--env", "sandbox", "--since", "2h"), _expect_log_lines),
+]
+
+
+@pytest.mark.parametrize(("arguments", "expect"), JSON_ROUND,
+                         ids=[" ".join(arguments) for arguments, _ in JSON_ROUND])
 def test_every_command_prints_json_a_machine_can_read(
-        delivery: Path, arguments: tuple[str, ...], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(delivery)
-    for name in ("GITHUB_EVENT_PATH", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
+        applied: Path, arguments: tuple[str, ...], expect: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(applied)
+    for name in GITHUB_STEP_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    document = invoke_json(*arguments, codes=(0, 1, 2, 3))
-    assert isinstance(document, dict | list)
+    expect(invoke_json(*arguments))  # exit 0: every gate passes, nothing is deployed yet
 
 
 def test_destroy_and_sandbox_down_print_json_too(delivery: Path,

@@ -52,11 +52,27 @@ class Stack:
     project: Path
     settings: Settings
     aws: Any
+    baseline: str  # the digest of loono-backend:v1, which every test starts from
+
+    def ecs_service(self) -> dict[str, Any]:
+        return dict(self.aws("ecs").describe_services(
+            cluster="loono-sbx", services=["loono-sbx"])["services"][0])
 
     def ecs_primary(self) -> dict[str, Any]:
-        service = self.aws("ecs").describe_services(
-            cluster="loono-sbx", services=["loono-sbx"])["services"][0]
-        return next(d for d in service["deployments"] if d["status"] == "PRIMARY")
+        return next(d for d in self.ecs_service()["deployments"] if d["status"] == "PRIMARY")
+
+    def assert_settled_on(self, task_definition: str) -> None:
+        """The service ended on task_definition: one deployment, completed, every task
+        running it (not only the PRIMARY pointer, which UpdateService moves at once)."""
+        service = self.ecs_service()
+        assert [(d["status"], d["taskDefinition"], d["rolloutState"]) for d in
+                service["deployments"]] == [("PRIMARY", task_definition, "COMPLETED")]
+        assert service["runningCount"] == service["desiredCount"] == 1
+        ecs = self.aws("ecs")
+        arns = ecs.list_tasks(cluster="loono-sbx", serviceName="loono-sbx",
+                              desiredStatus="RUNNING")["taskArns"]
+        tasks = ecs.describe_tasks(cluster="loono-sbx", tasks=arns)["tasks"] if arns else []
+        assert [t["taskDefinitionArn"] for t in tasks] == [task_definition]
 
     def revisions(self) -> int:
         return len(self.aws("ecs").list_task_definitions(familyPrefix="loono-sbx")[
@@ -73,8 +89,8 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The sandbox stack applied on a sandbox of its own, and the test images built."""
+def applied_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The sandbox stack applied on a sandbox of its own, the test images built, v1 deployed."""
     import boto3
 
     for project in project_with_sandbox(tmp_path_factory.mktemp("deploy")):
@@ -90,16 +106,25 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             return boto3.client(name, endpoint_url=url, region_name="eu-central-1",
                                 aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
 
-        deploy(settings, "loono-backend:v1")
-        yield Stack(project, settings, aws)
+        yield Stack(project, settings, aws, deploy(settings, "loono-backend:v1").digest)
+
+
+@pytest.fixture
+def stack(applied_stack: Stack) -> Stack:
+    """The stack serving v1, healthy and settled, whatever the test before left (each test
+    runs alone or in any order)."""
+    status = service_status(applied_stack.settings)
+    if not (status.digest == applied_stack.baseline and status.healthy
+            and status.rollout_state == "COMPLETED" and status.running == 1):
+        deploy(applied_stack.settings, "loono-backend:v1")
+    return applied_stack
 
 
 def test_a_healthy_image_is_pushed_pinned_by_digest_and_serves(stack: Stack) -> None:
     record = deploy(stack.settings, "loono-backend:v2")
     assert record.outcome == "succeeded" and record.pushed
     assert record.digest.startswith("sha256:")
-    primary = stack.ecs_primary()
-    assert primary["taskDefinition"] == record.task_definition
+    stack.assert_settled_on(record.task_definition)
     definition = stack.aws("ecs").describe_task_definition(
         taskDefinition=record.task_definition)["taskDefinition"]
     assert definition["containerDefinitions"][0]["image"] == \
@@ -123,7 +148,6 @@ def _running_environment(stack: Stack) -> dict[str, str]:
 
 
 def test_the_container_is_told_where_its_database_is(stack: Stack) -> None:
-    deploy(stack.settings, "loono-backend:v1")
     environment = _running_environment(stack)
     database = stack.aws("rds").describe_db_instances()["DBInstances"][0]
     secrets = json.loads((Path(stack.project) / ".loono/sandbox/secrets.json").read_text())
@@ -201,7 +225,6 @@ def _alarm_state(stack: Stack, alarm: str) -> str:
 def test_a_dead_task_raises_the_healthy_host_alarm_and_its_return_clears_it(
         stack: Stack) -> None:
     alarm = "loono-sbx-no-healthy-targets"
-    deploy(stack.settings, "loono-backend:v1")
     deadline = time.monotonic() + 15
     while _alarm_state(stack, alarm) != "OK" and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -218,6 +241,7 @@ def test_a_dead_task_raises_the_healthy_host_alarm_and_its_return_clears_it(
     cleared = _next_notice(stack, queue, alarm, "OK", within=90)
     assert cleared["OldStateValue"] == "ALARM"
     assert stack.serves("/version").strip() == b"1"
+    assert _alarm_state(stack, alarm) == "OK"
 
 
 def test_a_database_that_does_not_answer_fails_the_deploy_and_rolls_back(
@@ -232,7 +256,7 @@ def test_a_database_that_does_not_answer_fails_the_deploy_and_rolls_back(
         database.unpause()
     assert "status DOWN" in failed.value.failure
     assert f"back on {before.rsplit('/', 1)[-1]}" in failed.value.rollback
-    assert stack.ecs_primary()["taskDefinition"] == before
+    stack.assert_settled_on(before)
     assert stack.serves("/version").strip() == b"1"
     deadline = time.monotonic() + 30
     while json.loads(stack.serves("/health"))["status"] != "UP":
@@ -255,12 +279,11 @@ def test_a_denied_secret_read_fails_the_task_and_rolls_back(stack: Stack) -> Non
     assert "ResourceInitializationError" in story and "AccessDeniedException" in story
     assert "assumed-role/loono-sbx-execution" in story and "is not authorized" in story
     assert "ssm:GetParameters" in story or "secretsmanager:GetSecretValue" in story
-    assert stack.ecs_primary()["taskDefinition"] == before
+    stack.assert_settled_on(before)
     assert stack.serves("/version").strip() == b"1"
 
 
 def test_an_unchanged_image_is_not_pushed_again(stack: Stack) -> None:
-    deploy(stack.settings, "loono-backend:v1")
     again = deploy(stack.settings, "loono-backend:v1")
     assert not again.pushed and again.layers_uploaded == 0
     assert stack.serves("/version").strip() == b"1"
@@ -273,7 +296,7 @@ def test_a_crash_loop_rolls_back_and_quotes_the_exit_codes(stack: Stack) -> None
     assert "exit code 3" in failed.value.failure
     assert "Essential container in task exited" in failed.value.failure
     assert f"back on {before.rsplit('/', 1)[-1]}" in failed.value.rollback
-    assert stack.ecs_primary()["taskDefinition"] == before
+    stack.assert_settled_on(before)
     assert stack.serves("/version").strip() == b"1"
 
 
@@ -282,7 +305,7 @@ def test_healthy_for_ecs_but_a_down_health_endpoint_rolls_back(stack: Stack) -> 
     with pytest.raises(DeployFailedError) as failed:
         deploy(stack.settings, "loono-backend:unhealthy")
     assert "status DOWN" in failed.value.failure
-    assert stack.ecs_primary()["taskDefinition"] == before
+    stack.assert_settled_on(before)
     assert json.loads(stack.serves("/health"))["status"] == "UP"
 
 
@@ -291,14 +314,14 @@ def test_an_invalid_api_document_rolls_back(stack: Stack) -> None:
     with pytest.raises(DeployFailedError) as failed:
         deploy(stack.settings, "loono-backend:badapi")
     assert "not a valid OpenAPI document" in failed.value.failure
-    assert stack.ecs_primary()["taskDefinition"] == before
+    stack.assert_settled_on(before)
 
 
 def test_a_slow_start_inside_the_grace_period_succeeds(stack: Stack) -> None:
     record = deploy(stack.settings, "loono-backend:slow")
     assert record.outcome == "succeeded"
     assert stack.serves("/version").strip() == b"4"
-    deploy(stack.settings, "loono-backend:v1")
+    stack.assert_settled_on(record.task_definition)
 
 
 def test_a_deadline_too_short_rolls_back_with_the_reason(stack: Stack) -> None:
@@ -308,7 +331,7 @@ def test_a_deadline_too_short_rolls_back_with_the_reason(stack: Stack) -> None:
     with pytest.raises(DeployFailedError) as failed:
         deploy(hurried, "loono-backend:slower")
     assert "deadline of 5 s" in failed.value.failure
-    assert stack.ecs_primary()["taskDefinition"] == before
+    stack.assert_settled_on(before)
 
 
 def test_a_second_concurrent_deploy_is_refused(stack: Stack) -> None:
@@ -392,8 +415,10 @@ def test_the_cli_deploys_and_prints_json(stack: Stack, monkeypatch: pytest.Monke
     failed = CliRunner().invoke(app, ["deploy", "--env", "sandbox", "--image",
                                       "loono-backend:crash", "--json"])
     assert failed.exit_code == 1
-    assert json.loads(failed.stdout)["outcome"] == "rolled_back"
+    crashed = json.loads(failed.stdout)
+    assert crashed["outcome"] == "rolled_back" and "exit code 3" in crashed["failure"]
     assert "Traceback" not in failed.output
+    stack.assert_settled_on(json.loads(result.stdout)["task_definition"])
 
 
 def test_an_expired_token_is_renewed_once(stack: Stack) -> None:
@@ -424,10 +449,9 @@ def test_no_permission_to_push_is_said_plainly(stack: Stack) -> None:
 
 
 def test_status_names_the_revision_digest_and_health(stack: Stack) -> None:
-    record = deploy(stack.settings, "loono-backend:v1")
     status = service_status(stack.settings)
-    assert status.task_definition == record.task_definition
-    assert status.digest == record.digest and status.image.endswith(record.digest)
+    assert status.task_definition == stack.ecs_primary()["taskDefinition"]
+    assert status.digest == stack.baseline and status.image.endswith(stack.baseline)
     assert (status.rollout_state, status.running, status.desired) == ("COMPLETED", 1, 1)
     assert status.healthy and status.health_url and status.health_url.endswith("/health")
 
@@ -457,7 +481,12 @@ def test_status_json_and_exit_code(stack: Stack, monkeypatch: pytest.MonkeyPatch
     monkeypatch.chdir(stack.project)
     result = CliRunner().invoke(app, ["status", "--env", "sandbox", "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["healthy"] is True
+    status = json.loads(result.stdout)
+    assert (status["healthy"], status["deployed"], status["health"]) == (True, True, "healthy")
+    assert status["digest"] == stack.baseline and status["image"].endswith(stack.baseline)
+    assert status["task_definition"] == stack.ecs_primary()["taskDefinition"]
+    assert (status["rollout_state"], status["running"], status["desired"]) == ("COMPLETED", 1, 1)
+    assert status["deploy_lock"] is None and status["environment"] == "sandbox"
 
 
 def _registry_tags(stack: Stack) -> list[str]:
@@ -481,7 +510,6 @@ def test_a_successful_deploy_tags_the_image_it_runs_as_deployed(stack: Stack) ->
     crash = json.loads(Path(str(failed.value.record_path)).read_text())
     assert not [t for t in _registry_tags(stack) if t.endswith(crash["digest"][7:19])
                 and t.startswith("deployed-")]  # only what ran is protected
-    deploy(stack.settings, "loono-backend:v1")
 
 
 DEPLOYS = st.lists(st.tuples(st.sampled_from(["new", "again"]), st.integers(0, 999),
@@ -491,10 +519,10 @@ DEPLOYS = st.lists(st.tuples(st.sampled_from(["new", "again"]), st.integers(0, 9
 @examples(max_examples=150, deadline=None)
 @given(history=DEPLOYS)
 def test_the_lifecycle_rules_never_expire_what_runs_or_a_rollback_target(
-        stack: Stack, history: list[tuple[str, int, bool]]) -> None:
+        applied_stack: Stack, history: list[tuple[str, int, bool]]) -> None:
     """The applied repository policy, evaluated as ECR documents it, against repositories left
     by any history of builds and deploys (new builds, redeploys of old ones, failures)."""
-    policy = json.loads(stack.aws("ecr").get_lifecycle_policy(
+    policy = json.loads(applied_stack.aws("ecr").get_lifecycle_policy(
         repositoryName="loono-backend")["lifecyclePolicyText"])
     images: dict[str, StoredImage] = {}
     ran: list[str] = []

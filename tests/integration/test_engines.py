@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from loono_infra.core.terraform import commands
 from loono_infra.core.terraform.engine import BinaryEngine, EmbeddedEngine
 from loono_infra.flow.pipeline import engine_environment, resolve_target, show
 from loono_infra.sandbox.control import SandboxInfo
-from tests.integration.conftest import terraform_1_0_binary
+from tests.integration.conftest import project_sharing_sandbox, terraform_1_0_binary
 
 pytestmark = pytest.mark.integration
 
@@ -61,15 +60,19 @@ def test_binary_engine_terraform_1_0_plans_the_same_stack(sandbox_project: Path,
     assert binary.summary == embedded.summary
 
 
-def test_unchanged_init_is_skipped(sandbox_project: Path, sandbox: SandboxInfo) -> None:
-    settings = load_settings(sandbox_project / "environments" / "production.toml")
+def test_unchanged_init_is_skipped(sandbox_project: Path, sandbox: SandboxInfo,
+                                   tmp_path: Path) -> None:
+    project = project_sharing_sandbox(tmp_path / "p", sandbox_project)  # its modules get edited
+    settings = load_settings(project / "environments" / "production.toml")
     plan(settings, sandbox=True, refresh=False)
     target = resolve_target(settings, sandbox=True)
     env = engine_environment(target, sandbox)
-    started = time.perf_counter()
+    stamp = target.workdir / commands.INIT_STAMP
+    fingerprint = stamp.read_text(encoding="utf-8")
     ran = commands.init(target.engine, target.workdir, env, target.project.module_files())
     assert ran is False, "init ran although nothing it depends on changed"
-    assert time.perf_counter() - started >= 0
+    assert stamp.read_text(encoding="utf-8") == fingerprint
     module = target.project.modules_dir / "ecr" / "outputs.tf"
     module.write_text(module.read_text() + "\n")
     assert commands.init(target.engine, target.workdir, env, target.project.module_files())
+    assert stamp.read_text(encoding="utf-8") != fingerprint  # a module changed: init ran again

@@ -34,16 +34,35 @@ def test_broken_module_names_the_file(sandbox_project: Path, sandbox: SandboxInf
     diagnostics = caught.value.diagnostics
     assert any(d.filename and "ecr/main.tf" in d.filename for d in diagnostics), \
         [f"{d.summary}: {d.detail}" for d in diagnostics]
+    assert _state_version(sandbox, settings.state.bucket, "faults/terraform.tfstate") is None
+    assert not (broken / ".loono/sandbox/sandbox/plan.tfplan").exists()  # nothing to apply
+
+
+def _state_version(sandbox: SandboxInfo, bucket: str, key: str) -> str | None:
+    """The ETag of a state object in the sandbox's S3, None when no state was ever written."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    s3 = boto3.client("s3", endpoint_url=sandbox.url, region_name="eu-central-1",
+                      aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
+    try:
+        return str(s3.head_object(Bucket=bucket, Key=key)["ETag"])
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NoSuchBucket"):
+            return None
+        raise
 
 
 def test_a_changed_plan_file_is_not_applied(sandbox_project: Path, sandbox: SandboxInfo) -> None:
     settings = load_settings(sandbox_project / "environments" / "production.toml")
     planned = plan(settings, sandbox=True, refresh=False)
+    state_before = _state_version(sandbox, settings.state.bucket, settings.state.key)
     with planned.plan_file.open("ab") as stream:
         stream.write(b"\0")
     with pytest.raises(PlanFileError, match="not the planned"):
         apply(planned)
     assert load_saved_plan(settings, sandbox=True).digest == planned.digest
+    assert _state_version(sandbox, settings.state.bucket, settings.state.key) == state_before
 
 
 def test_cli_plan_json_and_exit_code_2(sandbox_project: Path, sandbox: SandboxInfo) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from loono_infra import apply, load_settings, plan
+from loono_infra import apply, destroy, load_settings, plan
 from loono_infra.clients.aws import AwsEndpoint
 from loono_infra.core.errors import GateRefusedError, LoonoError, PlanFileError
 from loono_infra.core.settings import Settings
@@ -156,14 +156,19 @@ def test_emergency_apply_is_loud_locked_and_attributed(
         assert planned.owners is not None and not planned.owners.passed
         with pytest.raises(LoonoError, match="written reason"):
             apply(planned, emergency_reason="because")
-        apply(planned, emergency_reason="database is down, restoring by hand")  # the stack exists
+        first = apply(planned, emergency_reason="database is down, restoring by hand")
+        assert first.digest == planned.digest and first.emergency is not None
         queue = _subscribe_queue(endpoint, "loono-prod-alarms")
         changed = plan(_with_alarm(settings, 60), sandbox=True, refresh=False)
         assert changed.has_changes and changed.owners is not None and not changed.owners.passed
+        updates = {c.address: c.action for c in changed.changes if c.changes_something}
+        assert updates == {"module.cloudwatch.aws_cloudwatch_metric_alarm.service_cpu": "update",
+                           "module.cloudwatch.aws_cloudwatch_metric_alarm.database_cpu": "update"}
         result = _cli_apply(project, {**os.environ, "GITHUB_STEP_SUMMARY": str(summary)},
                             "alarms page nobody at night: raising the CPU threshold now")
     record = result["emergency"]
-    assert result["digest"] == changed.digest and result["applied"]["change"] > 0
+    assert result["digest"] == changed.digest
+    assert result["applied"] == {"add": 0, "change": 2, "destroy": 0, "imported": 0}
     assert record["record"]["who"] == {"source": "github-actions-oidc", **CLAIMS}
     assert record["record"]["digest"] == changed.digest and record["record"]["missing_approvals"]
     s3 = endpoint.client("s3")
@@ -187,6 +192,18 @@ def test_emergency_apply_is_loud_locked_and_attributed(
     alarms = endpoint.client("cloudwatch").describe_alarms(AlarmNamePrefix="loono-prod")[
         "MetricAlarms"]
     assert {a["Threshold"] for a in alarms if a["AlarmName"].endswith("cpu-high")} == {60.0}
+    _destroy_without_approvals_is_refused(settings, endpoint)
+
+
+def _destroy_without_approvals_is_refused(settings: Settings, endpoint: AwsEndpoint) -> None:
+    """Production rehearsed: a destroy nobody approved stops at the ownership gate."""
+    with pytest.raises(GateRefusedError) as refused:
+        destroy(settings, sandbox=True)
+    assert "@loono/" in " ".join(refused.value.details()), refused.value.details()
+    clusters = endpoint.client("ecs").describe_clusters(clusters=["loono-prod"])["clusters"]
+    assert [c["status"] for c in clusters] == ["ACTIVE"]  # nothing was destroyed
+    databases = endpoint.client("rds").describe_db_instances()["DBInstances"]
+    assert any(d["DBInstanceIdentifier"].startswith("loono-prod") for d in databases)
 
 
 def _subscribe_queue(endpoint: AwsEndpoint, topic_name: str) -> str:

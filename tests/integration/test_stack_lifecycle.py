@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from loono_infra import apply, destroy, load_settings, plan
+from loono_infra.core.plans import REDACTED_PLAN
+from loono_infra.core.redact import REDACTED
 from loono_infra.core.settings import Settings
 from loono_infra.flow.pipeline import Plan, show
 from loono_infra.reports.terminal import decision_text
@@ -133,11 +135,18 @@ def test_secret_stays_out_of_files_and_reports(sandbox_project: Path, sandbox: S
     monkeypatch.setenv("LOONO_DB_PASSWORD", password)
     settings = load_settings(sandbox_project / "environments" / "production.toml")
     planned = plan(settings, sandbox=True, refresh=False)
-    for path in planned.workdir.iterdir():
-        if path.is_file() and path.suffix in (".json", ".hcl"):
-            assert password not in path.read_text(), path
-    assert password not in str(planned.to_dict())
-    document = show(planned)
+    document = show(planned)  # the whole document, as `terraform show -json` gives it
     rds = document.find("module.rds.aws_db_instance.this")
     assert rds is not None and rds.after is not None
-    assert document.raw["resource_changes"] and "password" in rds.after
+    assert rds.after["password"] == password  # the planted secret did reach the plan ...
+    assert _holds(planned.plan_file, password.encode())
+    checked = [path for path in planned.workdir.iterdir()
+               if path.is_file() and path.suffix in (".json", ".hcl")]
+    assert planned.workdir / REDACTED_PLAN in checked
+    for path in checked:  # ... and stays out of every file loono-infra writes beside it
+        assert password not in path.read_text(), path
+    redacted = json.loads((planned.workdir / REDACTED_PLAN).read_text())
+    after = next(c["change"]["after"] for c in redacted["resource_changes"]
+                 if c["address"] == "module.rds.aws_db_instance.this")
+    assert after["password"] == REDACTED
+    assert password not in json.dumps(planned.to_dict())
