@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# One policy cache for every project copy of a test session: Checkov's check list and the scan
+# of the (identical) modules are computed once, not once per copy. Its entries are keyed by
+# what they depend on (Checkov, the policies, the scanned input), as in a developer's checkout.
+SHARED_POLICY_CACHE = Path(tempfile.mkdtemp(prefix="loono-policy-cache-"))
+atexit.register(shutil.rmtree, SHARED_POLICY_CACHE, True)
 
 
 def git(project: Path, *args: str) -> str:
@@ -36,6 +43,8 @@ def copy_project(destination: Path) -> Path:
     (destination / ".gitignore").write_text(".loono/\n__pycache__/\n", encoding="utf-8")
     git(destination, "init", "-q", "-b", "main")
     commit_all(destination, "the project as checked out")
+    (destination / ".loono").mkdir(mode=0o700)
+    (destination / ".loono" / "policy-cache").symlink_to(SHARED_POLICY_CACHE)
     return destination
 
 

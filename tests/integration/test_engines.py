@@ -37,7 +37,7 @@ def test_production_rehearsal_plans_todays_figures(sandbox_project: Path,
                                                    sandbox: SandboxInfo) -> None:
     settings = load_settings(sandbox_project / "environments" / "production.toml")
     assert settings.service.desired_count == 1
-    planned = plan(settings, sandbox=True, refresh=False)
+    planned = plan(settings, sandbox=True, refresh=False, policy=False)  # figures only
     document = show(planned)
     for address, expected in PRODUCTION_FIGURES.items():
         resource = document.find(address)
@@ -53,8 +53,8 @@ def test_binary_engine_terraform_1_0_plans_the_same_stack(sandbox_project: Path,
     engine = BinaryEngine(str(terraform_1_0_binary()))
     assert engine.version == "1.0.3"
     settings = load_settings(sandbox_project / "environments" / "production.toml")
-    embedded = plan(settings, sandbox=True, refresh=False)
-    binary = plan(settings, sandbox=True, refresh=False, engine=engine)
+    embedded = plan(settings, sandbox=True, refresh=False, policy=False)
+    binary = plan(settings, sandbox=True, refresh=False, engine=engine, policy=False)
     assert binary.workdir != embedded.workdir and "tf-1.0.3" in binary.workdir.name
     assert {c.address for c in binary.changes} == {c.address for c in embedded.changes}
     assert binary.summary == embedded.summary
@@ -64,7 +64,7 @@ def test_unchanged_init_is_skipped(sandbox_project: Path, sandbox: SandboxInfo,
                                    tmp_path: Path) -> None:
     project = project_sharing_sandbox(tmp_path / "p", sandbox_project)  # its modules get edited
     settings = load_settings(project / "environments" / "production.toml")
-    plan(settings, sandbox=True, refresh=False)
+    plan(settings, sandbox=True, refresh=False, policy=False)
     target = resolve_target(settings, sandbox=True)
     env = engine_environment(target, sandbox)
     stamp = target.workdir / commands.INIT_STAMP
