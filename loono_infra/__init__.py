@@ -20,6 +20,7 @@ __all__ = [
     "LoonoError",
     "Plan",
     "Settings",
+    "TerraformEvent",
     "apply",
     "deploy",
     "destroy",
@@ -42,11 +43,13 @@ _HOMES = {
     "Settings": "loono_infra.core.settings",
     "load_settings": "loono_infra.core.settings",
     "LoonoError": "loono_infra.core.errors",
+    "TerraformEvent": "loono_infra.core.terraform.events",
 }
 
 if TYPE_CHECKING:
     from loono_infra.core.errors import LoonoError
     from loono_infra.core.settings import Settings, load_settings
+    from loono_infra.core.terraform.events import TerraformEvent
     from loono_infra.deploy import DeployRecord, deploy
     from loono_infra.flow.pipeline import ApplyResult, Plan, apply, destroy, plan, show, validate
 

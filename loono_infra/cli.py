@@ -11,7 +11,8 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
@@ -90,6 +91,18 @@ def _emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 
+@contextmanager
+def _progress(what: str, settings: Any, sandbox: bool | None, total: int = 0) -> Iterator[Any]:
+    """Terraform's progress on stderr while a run goes on (a live view on a terminal, timed
+    lines in CI); stdout keeps the result alone (--json stays one document)."""
+    from loono_infra.core.secrets import known_secrets
+    from loono_infra.reports.progress import terraform_progress
+
+    with terraform_progress(_console(stderr=True), what, total,
+                            known_secrets(settings, sandbox)) as view:
+        yield view
+
+
 def _settings(env: str, environments_dir: Path) -> Any:
     from loono_infra.core.settings import load_environment
 
@@ -130,9 +143,11 @@ def plan(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = Fa
         from loono_infra.flow import pipeline
         from loono_infra.reports import terminal as reports
 
-        result = pipeline.plan(_settings(env, environments_dir), sandbox=sandbox, refresh=refresh,
-                               policy=policy, base=base, lock_timeout=lock_timeout,
-                               adopt=adopt)
+        settings = _settings(env, environments_dir)
+        with _progress(f"plan {env}", settings, sandbox) as on_event:
+            result = pipeline.plan(settings, sandbox=sandbox, refresh=refresh, policy=policy,
+                                   base=base, lock_timeout=lock_timeout, adopt=adopt,
+                                   on_event=on_event)
         if as_json:
             _emit_json(result.to_dict())
         else:
@@ -231,8 +246,9 @@ def apply(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = F
             enforce_reviewed(saved)
         if emergency_reason is not None:
             _show(screen.emergency_line(saved.digest), stderr=True)
-        result = pipeline.apply(saved, settings, emergency_reason=emergency_reason,
-                                lock_timeout=lock_timeout)
+        with _progress(f"apply {env}", settings, saved.sandbox, saved.summary.total) as on_event:
+            result = pipeline.apply(saved, settings, emergency_reason=emergency_reason,
+                                    lock_timeout=lock_timeout, on_event=on_event)
         if result.emergency is not None:
             from loono_infra.ci.actions import ActionsRun
             from loono_infra.reports.markdown import emergency_markdown
@@ -283,7 +299,9 @@ def destroy(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption =
 
         if not yes:
             raise LoonoError("destroy removes every resource of the environment: pass --yes")
-        result = pipeline.destroy(_settings(env, environments_dir), sandbox=sandbox)
+        settings = _settings(env, environments_dir)
+        with _progress(f"destroy {env}", settings, sandbox) as on_event:
+            result = pipeline.destroy(settings, sandbox=sandbox, on_event=on_event)
         _emit_json(result.to_dict()) if as_json else reports.print_apply(_console(), result)
         return EXIT_OK
 

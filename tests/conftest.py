@@ -34,15 +34,18 @@ def commit_all(project: Path, message: str) -> str:
     return git(project, "rev-parse", "HEAD")
 
 
-def copy_project(destination: Path) -> Path:
+def copy_project(destination: Path, shared_policy_cache: bool = True) -> Path:
     """Copies what a project needs (modules, environments, policies, CODEOWNERS) into
-    destination as a git repository with one commit; returns it."""
+    destination as a git repository with one commit; returns it. Its policy cache is the
+    session's shared one unless shared_policy_cache is False (then it has no .loono at all)."""
     for name in ("terraform", "environments", "policies", ".github"):
         shutil.copytree(PROJECT_ROOT / name, destination / name,
                         ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "__pycache__"))
     (destination / ".gitignore").write_text(".loono/\n__pycache__/\n", encoding="utf-8")
     git(destination, "init", "-q", "-b", "main")
     commit_all(destination, "the project as checked out")
+    if not shared_policy_cache:
+        return destination
     (destination / ".loono").mkdir(mode=0o700)
     (destination / ".loono" / "policy-cache").symlink_to(SHARED_POLICY_CACHE)
     return destination
@@ -51,4 +54,4 @@ def copy_project(destination: Path) -> Path:
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
     """A scratch copy of the project, so a test can break files without touching the checkout."""
-    return copy_project(tmp_path / "project")
+    return copy_project(tmp_path / "project", shared_policy_cache=False)

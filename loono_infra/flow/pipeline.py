@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from loono_infra.clients.github import GitHubContext
@@ -38,6 +38,7 @@ from loono_infra.core.terraform import commands
 from loono_infra.core.terraform.args import PLAN_FILE, PlanOptions
 from loono_infra.core.terraform.drift import classify_document
 from loono_infra.core.terraform.engine import Engine, TerraformInterrupted, TerraformTimedOut
+from loono_infra.core.terraform.events import EventCallback
 from loono_infra.core.terraform.locks import lock_in
 from loono_infra.core.terraform.models import PlanDocument, ResourceChange
 from loono_infra.core.workspace import Project
@@ -75,7 +76,8 @@ from loono_infra.sandbox.control import SandboxInfo
 
 def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = True,
          mode: str = "normal", engine: Engine | None = None, policy: bool = True,
-         base: str | None = None, lock_timeout: int = 0, adopt: bool = False) -> Plan:
+         base: str | None = None, lock_timeout: int = 0, adopt: bool = False,
+         on_event: EventCallback | None = None) -> Plan:
     """Renders, initialises and plans one environment, saving the plan file and its record.
 
     With policy (the default) the policy gate judges the plan; without it the plan has no
@@ -83,7 +85,8 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
     (base: --base REV, else $LOONO_GIT_BASE, else HEAD; flow/trusted.py). A state lock held
     by another run refuses at once (StateLockedError names it), or after lock_timeout seconds.
     Planned creates that already exist in AWS are listed (apply refuses), or with adopt
-    imported (flow/dangling.py).
+    imported (flow/dangling.py). on_event gets Terraform's progress as it happens
+    (core/terraform/events.py).
     """
     target = resolve_target(settings, sandbox, engine)
     options = PlanOptions(mode=mode, refresh=refresh, lock_timeout_seconds=lock_timeout)
@@ -96,9 +99,9 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
         (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
         rules = rules_for(target, base, None)
         scan = PolicyScan.start(target, rules, pool) if policy and mode != "destroy" else None
-        result, content = _planned(target, env, options, policy)
-        result, content = _adopted_or_listed(target, env, options, policy, adopt,
-                                             sandbox_info, result, content)
+        call = _PlanCall(target, env, options, policy, on_event)
+        result, content = _planned(call)
+        result, content = _adopted_or_listed(call, adopt, sandbox_info, result, content)
         _refuse_queued_major_upgrade(settings, content)
         if scan is not None:
             result = replace(result, decision=scan.verdict(env, result, content))
@@ -109,12 +112,23 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
     return result
 
 
-def _planned(target: Target, env: Mapping[str, str], options: PlanOptions,
-             policy: bool) -> tuple[Plan, PlanContent | None]:
+@dataclass(frozen=True)
+class _PlanCall:
+    """How one plan runs: where, with what environment and options, who hears its progress."""
+
+    target: Target
+    env: Mapping[str, str]
+    options: PlanOptions
+    policy: bool
+    on_event: EventCallback | None
+
+
+def _planned(call: _PlanCall) -> tuple[Plan, PlanContent | None]:
     """One `plan` saved in the workdir, and its content when the gates need it."""
+    target, env, options, policy = call.target, call.env, call.options, call.policy
     settings = target.settings
     with lock_named(settings.environment):
-        run = commands.plan(target.engine, target.workdir, env, options)
+        run = commands.plan(target.engine, target.workdir, env, options, call.on_event)
     _require_password_to_create(target, env, run.stream.changes)
     result = Plan(
         environment=settings.environment, sandbox=target.sandbox, workdir=target.workdir,
@@ -131,15 +145,15 @@ def _planned(target: Target, env: Mapping[str, str], options: PlanOptions,
     return result, content
 
 
-def _adopted_or_listed(target: Target, env: Mapping[str, str], options: PlanOptions,
-                       policy: bool, adopt: bool, sandbox_info: SandboxInfo | None,
+def _adopted_or_listed(call: _PlanCall, adopt: bool, sandbox_info: SandboxInfo | None,
                        result: Plan, content: PlanContent | None,
                        ) -> tuple[Plan, PlanContent | None]:
     """Creates that a killed run already made: listed, or imported by a second plan."""
+    target = call.target
     dangling, problems = _dangling(target, sandbox_info, result, content)
     if dangling and adopt:
         write_adoptions(target.workdir, dangling)
-        result, content = _planned(target, env, options, policy)
+        result, content = _planned(call)
         result = replace(result, adopted=tuple(d.adopted() for d in dangling))
     elif dangling:
         result = replace(result, dangling=tuple(d.found() for d in dangling))
@@ -216,8 +230,10 @@ def _settings_of(plan_: Plan, settings: Settings | None) -> Settings:
 
 
 def apply(plan_: Plan, settings: Settings | None = None, *, engine: Engine | None = None,
-          emergency_reason: str | None = None, lock_timeout: int = 0) -> ApplyResult:
-    """Applies exactly the saved plan plan_ names, if both gates passed it.
+          emergency_reason: str | None = None, lock_timeout: int = 0,
+          on_event: EventCallback | None = None) -> ApplyResult:
+    """Applies exactly the saved plan plan_ names, if both gates passed it; on_event gets each
+    resource's start, progress and end as Terraform reports them.
 
     emergency_reason bypasses missing approvals (never the policy gate): loudly — a record
     (who from the Actions OIDC token, when, digest, why) locked in the audit bucket and
@@ -244,7 +260,8 @@ def apply(plan_: Plan, settings: Settings | None = None, *, engine: Engine | Non
         require_unchanged(plan_)
         try:
             with lock_named(settings.environment):
-                commands.apply(target.engine, target.workdir, env, PLAN_FILE, lock_timeout)
+                commands.apply(target.engine, target.workdir, env, PLAN_FILE, lock_timeout,
+                               on_event)
         except TerraformError as error:
             _refuse_stale(error, settings.environment)
             _restore_service(settings, plan_)
@@ -349,10 +366,10 @@ def _converge_service(settings: Settings, plan_: Plan) -> dict[str, Any]:
 
 
 def destroy(settings: Settings, *, sandbox: bool | None = None,
-            engine: Engine | None = None) -> ApplyResult:
+            engine: Engine | None = None, on_event: EventCallback | None = None) -> ApplyResult:
     """Plans the destruction of everything in the environment's state and applies it."""
-    planned = plan(settings, sandbox=sandbox, mode="destroy", engine=engine)
-    return apply(planned, settings, engine=engine)
+    planned = plan(settings, sandbox=sandbox, mode="destroy", engine=engine, on_event=on_event)
+    return apply(planned, settings, engine=engine, on_event=on_event)
 
 
 def validate(settings: Settings, *, sandbox: bool | None = None,

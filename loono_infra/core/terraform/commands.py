@@ -12,7 +12,8 @@ from typing import Any
 
 from loono_infra.core.errors import Diagnostic, TerraformError
 from loono_infra.core.terraform import args as tf_args
-from loono_infra.core.terraform.engine import Completed, Engine, supports_init_json
+from loono_infra.core.terraform.engine import Completed, Engine, LineCallback, supports_init_json
+from loono_infra.core.terraform.events import EventCallback, line_listener
 from loono_infra.core.terraform.models import (
     PlanDocument,
     StreamPlan,
@@ -70,10 +71,15 @@ def init(engine: Engine, workdir: Path, env: Mapping[str, str], module_files: It
     return True
 
 
+def _listener(on_event: EventCallback | None) -> LineCallback | None:
+    return None if on_event is None else line_listener(on_event)
+
+
 def plan(engine: Engine, workdir: Path, env: Mapping[str, str],
-         options: tf_args.PlanOptions) -> PlanRun:
-    """Plans into options.out; exit code 2 means changes, as with -detailed-exitcode."""
-    completed = engine.run(tf_args.plan_args(options), workdir, env)
+         options: tf_args.PlanOptions, on_event: EventCallback | None = None) -> PlanRun:
+    """Plans into options.out; exit code 2 means changes, as with -detailed-exitcode.
+    on_event gets the run's progress (refreshes, planned changes) as it happens."""
+    completed = engine.run(tf_args.plan_args(options), workdir, env, _listener(on_event))
     plan_file = workdir / options.out
     if plan_file.is_file():
         plan_file.chmod(0o600)  # it holds every variable's value in clear text
@@ -97,11 +103,13 @@ def show_plan(engine: Engine, workdir: Path, env: Mapping[str, str], plan_file: 
 
 
 def apply(engine: Engine, workdir: Path, env: Mapping[str, str], plan_file: str,
-          lock_timeout_seconds: int = 0) -> list[dict[str, Any]]:
+          lock_timeout_seconds: int = 0, on_event: EventCallback | None = None,
+          ) -> list[dict[str, Any]]:
     """Applies exactly one saved plan; returns the JSON messages (TerraformInterrupted says
-    how far an interrupted one got: applied_count of its output)."""
+    how far an interrupted one got: applied_count of its output). on_event gets each
+    resource's start, progress and end as it happens."""
     completed = engine.run(tf_args.apply_args(plan_file, lock_timeout_seconds=lock_timeout_seconds),
-                           workdir, env)
+                           workdir, env, _listener(on_event))
     messages = list(json_lines(completed.stdout))
     if completed.returncode != 0:
         raise _fail("apply", completed, messages)

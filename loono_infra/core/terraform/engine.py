@@ -7,14 +7,16 @@ shared and pure.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -26,6 +28,9 @@ from loono_infra.core.terraform.args import version_args
 ENGINE_ENV = "LOONO_TERRAFORM_ENGINE"
 BINARY_ENV = "LOONO_TERRAFORM_BINARY"
 _INTERRUPT_GRACE_SECONDS = 120
+
+
+LineCallback = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -50,8 +55,10 @@ class Engine(Protocol):
         """The Terraform version, e.g. "1.15.5"."""
         ...
 
-    def run(self, args: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Completed:
-        """Runs `terraform ARGS` in cwd with exactly env as its environment."""
+    def run(self, args: Sequence[str], cwd: Path, env: Mapping[str, str],
+            on_line: LineCallback | None = None) -> Completed:
+        """Runs `terraform ARGS` in cwd with exactly env as its environment; on_line gets each
+        line of its stdout as it is printed."""
         ...
 
 
@@ -82,9 +89,9 @@ class TerraformInterrupted(KeyboardInterrupt):
 
 
 def run_process(command: Sequence[str], cwd: Path, env: Mapping[str, str],
-                limits: Limits = Limits()) -> Completed:
+                limits: Limits = Limits(), on_line: LineCallback | None = None) -> Completed:
     """Runs a process to completion; on Ctrl-C or past its time limit lets it stop gracefully
-    so state stays whole.
+    so state stays whole. on_line gets each stdout line as the process prints it.
 
     The process has a session of its own, so a terminal's Ctrl-C (sent to the whole
     foreground group) reaches it once, from here: Terraform stops gracefully on a first
@@ -95,32 +102,70 @@ def run_process(command: Sequence[str], cwd: Path, env: Mapping[str, str],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
         errors="replace", start_new_session=True,
     )
+    output = _Output(process, on_line)
     try:
-        stdout, stderr = process.communicate(timeout=limits.command_seconds)
+        stdout, stderr = output.collect(limits.command_seconds)
     except KeyboardInterrupt:
         process.send_signal(signal.SIGINT)
-        stdout, stderr = _wait_for_graceful_stop(process, limits.stop_grace_seconds)
+        stdout, stderr = _wait_for_graceful_stop(output, limits.stop_grace_seconds)
         raise TerraformInterrupted(Completed(process.returncode, stdout, stderr)) from None
     except subprocess.TimeoutExpired:
         process.send_signal(signal.SIGINT)
-        stdout, stderr = _wait_for_graceful_stop(process, limits.stop_grace_seconds)
+        stdout, stderr = _wait_for_graceful_stop(output, limits.stop_grace_seconds)
         raise TerraformTimedOut(Completed(process.returncode, stdout, stderr),
                                 limits.command_seconds or 0) from None
     return Completed(process.returncode, stdout, stderr)
 
 
-def _wait_for_graceful_stop(process: subprocess.Popen[str], grace: float) -> tuple[str, str]:
+class _Output:
+    """A running process's output: read at the end (communicate), or line by line by a
+    thread that hands each stdout line to on_line as it comes (a failing callback is ignored:
+    showing progress never stops Terraform)."""
+
+    def __init__(self, process: subprocess.Popen[str], on_line: LineCallback | None) -> None:
+        self.process = process
+        self.on_line = on_line
+        self._lines: list[str] = []
+        self._errors: list[str] = []
+        self._readers = [] if on_line is None else [
+            threading.Thread(target=self._pump_stdout, daemon=True),
+            threading.Thread(target=self._pump_stderr, daemon=True)]
+        for reader in self._readers:
+            reader.start()
+
+    def _pump_stdout(self) -> None:
+        assert self.process.stdout is not None and self.on_line is not None
+        for line in self.process.stdout:
+            self._lines.append(line)
+            with contextlib.suppress(Exception):
+                self.on_line(line)
+
+    def _pump_stderr(self) -> None:
+        assert self.process.stderr is not None
+        self._errors.append(self.process.stderr.read())
+
+    def collect(self, timeout: float | None) -> tuple[str, str]:
+        """(stdout, stderr) once the process has ended; TimeoutExpired past timeout."""
+        if not self._readers:
+            return self.process.communicate(timeout=timeout)
+        self.process.wait(timeout=timeout)
+        for reader in self._readers:
+            reader.join()
+        return "".join(self._lines), "".join(self._errors)
+
+
+def _wait_for_graceful_stop(output: _Output, grace: float) -> tuple[str, str]:
     """Waits for a process told to stop; more interrupts meanwhile do not cut it short (a CI
     runner's SIGTERM follows its SIGINT), the grace period does."""
     deadline = time.monotonic() + grace
     while True:
         try:
-            return process.communicate(timeout=max(0.0, deadline - time.monotonic()))
+            return output.collect(max(0.0, deadline - time.monotonic()))
         except KeyboardInterrupt:
             continue
         except subprocess.TimeoutExpired:
-            process.kill()
-            return process.communicate()
+            output.process.kill()
+            return output.collect(None)
 
 
 class EmbeddedEngine:
@@ -136,12 +181,13 @@ class EmbeddedEngine:
     def name(self) -> str:
         return f"embedded {self.version}"
 
-    def run(self, args: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Completed:
+    def run(self, args: Sequence[str], cwd: Path, env: Mapping[str, str],
+            on_line: LineCallback | None = None) -> Completed:
         if self._library is None:
             self._library = _embedded_worker.library_path()
         command = [sys.executable, "-S", "-I", _embedded_worker.__file__, str(os.getpid()),
                    self._library, *args]
-        return run_process(command, cwd, env, self.limits)
+        return run_process(command, cwd, env, self.limits, on_line)
 
 
 class BinaryEngine:
@@ -165,8 +211,9 @@ class BinaryEngine:
             self._version = _binary_version(self.binary)
         return self._version
 
-    def run(self, args: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Completed:
-        return run_process([str(self.binary), *args], cwd, env, self.limits)
+    def run(self, args: Sequence[str], cwd: Path, env: Mapping[str, str],
+            on_line: LineCallback | None = None) -> Completed:
+        return run_process([str(self.binary), *args], cwd, env, self.limits, on_line)
 
 
 def _version_cache() -> Path:
