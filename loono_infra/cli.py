@@ -326,11 +326,12 @@ def deploy(env: EnvOption,
         from loono_infra.core.errors import DeployFailedError
         from loono_infra.deploy import DeployHooks
         from loono_infra.deploy import deploy as run_deploy
-        from loono_infra.reports.deploy import PushBars, deploy_hooks, print_deploy
+        from loono_infra.reports.deploy import PushBars, RolloutLines, deploy_hooks, print_deploy
 
         console = _console()
         bars = PushBars(console)
-        hooks = DeployHooks() if as_json else deploy_hooks(console, bars)
+        rollout = RolloutLines(_console(stderr=True))  # --json keeps stdout one document
+        hooks = DeployHooks(rollout=rollout) if as_json else deploy_hooks(console, bars, rollout)
         try:
             record = run_deploy(_settings(env, environments_dir), image, build,
                                 sandbox=sandbox, hooks=hooks)
@@ -340,6 +341,7 @@ def deploy(env: EnvOption,
             raise
         finally:
             bars.close()
+            rollout.close()
         _emit_json(record.as_dict()) if as_json else print_deploy(console, record)
         return EXIT_OK
 

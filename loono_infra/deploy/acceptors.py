@@ -133,10 +133,15 @@ def judge(seen: Observation, expected: Expectation,
     return None
 
 
+Look = Callable[[Observation, float, float], None]  # (seen, elapsed, seconds left)
+
+
 def wait_for(observe: Callable[[], Observation], expected: Expectation, *, timeout: float,
              interval: float, clock: Callable[[], float], sleep: Callable[[float], None],
-             acceptors: Sequence[Acceptor] = ROLLOUT_ACCEPTORS) -> WaitResult:
-    """Polls until an acceptor speaks or the deadline passes (a failure named 'deadline')."""
+             acceptors: Sequence[Acceptor] = ROLLOUT_ACCEPTORS,
+             on_look: Look | None = None) -> WaitResult:
+    """Polls until an acceptor speaks or the deadline passes (a failure named 'deadline');
+    on_look hears every look, with the time gone and the time left."""
     started = clock()
     timeline: list[tuple[float, str]] = []
     seen: Observation | None = None
@@ -145,6 +150,8 @@ def wait_for(observe: Callable[[], Observation], expected: Expectation, *, timeo
         seen, polls = observe(), polls + 1
         elapsed = clock() - started
         _note(timeline, elapsed, seen.summary())
+        if on_look is not None:
+            on_look(seen, elapsed, max(0.0, timeout - elapsed))
         verdict = judge(seen, expected, acceptors)
         if verdict is not None:
             acceptor, reason = verdict

@@ -33,6 +33,7 @@ from loono_infra.deploy.image import (
     parse_reference,
 )
 from loono_infra.deploy.lock import DeployLock
+from loono_infra.deploy.progress import RolloutListener, RolloutWatcher
 from loono_infra.deploy.push import EcrLogins, PushedImage, Pusher, PushProgress
 from loono_infra.deploy.record import DeployRecord
 from loono_infra.deploy.service import (
@@ -60,6 +61,7 @@ class DeployHooks:
     step: Callable[[str], None] | None = None
     push: PushProgress | None = None
     build_log: Callable[[str], None] | None = None
+    rollout: RolloutListener | None = None  # each look while the rollout is awaited
 
 
 @dataclass(frozen=True)
@@ -272,11 +274,14 @@ class _Deploy:
         deploy = self.settings.deploy
         since = datetime.now(UTC) - timedelta(seconds=2)
         began = self.record.elapsed()
+        listener = self.hooks.rollout
         result = wait_for(
             lambda: self.service.observe(task_definition, since),
             Expectation(task_definition, deploy.failed_tasks_limit),
             timeout=deploy.rollout_timeout_seconds, interval=deploy.poll_seconds,
-            clock=self.timing.clock, sleep=self.timing.sleep)
+            clock=self.timing.clock, sleep=self.timing.sleep,
+            on_look=None if listener is None else RolloutWatcher(task_definition, since,
+                                                                 listener))
         for elapsed, summary in result.timeline:
             self.record.note("rollout", at=began + elapsed,
                              revision=short_revision(task_definition), state=summary)

@@ -1,14 +1,22 @@
-"""How a deploy shows itself on a terminal: steps as lines, one progress bar per pushed layer."""
+"""How a deploy shows itself: steps as lines, one progress bar per pushed layer (on a terminal),
+and the rollout while it is awaited (a live status line on a terminal, timed lines in CI)."""
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
+from rich.status import Status
 
 from loono_infra.deploy import DeployHooks, DeployRecord
+from loono_infra.deploy.progress import RolloutProgress
 from loono_infra.deploy.status import ServiceStatus
+
+# In a CI log an unchanged rollout is repeated this often, so a long wait never looks hung.
+HEARTBEAT_SECONDS = 30.0
 
 
 class PushBars:
@@ -43,12 +51,51 @@ class PushBars:
             self._progress = None
 
 
-def deploy_hooks(console: Console, bars: PushBars) -> DeployHooks:
+class RolloutLines:
+    """The rollout while a deploy waits: each new service event, and the state line (a live
+    status on a terminal; in CI a timed line when it changes, or every HEARTBEAT_SECONDS)."""
+
+    def __init__(self, console: Console, clock: Any = time.monotonic) -> None:
+        self._console = console
+        self._clock = clock
+        self._status: Status | None = None
+        self._last: tuple[str, float] = ("", 0.0)
+
+    def __call__(self, progress: RolloutProgress) -> None:
+        for event in progress.events:
+            self._print(f"   ECS: {event}")
+        line = progress.line()
+        if self._console.is_terminal:
+            if self._status is None:
+                self._status = self._console.status(line)
+                self._status.start()
+            self._status.update(line)
+            return
+        shown, when = self._last
+        state = line.split(" (", 1)[0]  # without the clock, which always changes
+        if state != shown or self._clock() - when >= HEARTBEAT_SECONDS:
+            self._last = (state, self._clock())
+            self._print(f"{datetime.now():%H:%M:%S} {line}")
+
+    def _print(self, text: str) -> None:
+        self._console.print(text, markup=False, highlight=False, soft_wrap=True)
+        self._console.file.flush()
+
+    def close(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+
+def deploy_hooks(console: Console, bars: PushBars,
+                 rollout: RolloutLines | None = None) -> DeployHooks:
     def step(message: str) -> None:
         bars.close()
+        if rollout is not None:
+            rollout.close()
         console.print(f"[bold]->[/] {message}", soft_wrap=True, highlight=False)
 
-    return DeployHooks(step=step, push=bars)
+    return DeployHooks(step=step, push=bars, rollout=rollout)
 
 
 def print_deploy(console: Console, record: DeployRecord) -> None:

@@ -94,10 +94,16 @@ def test_pull_request_report_keeps_one_comment_then_push_applies(
         in_actions(monkeypatch, tmp_path / "push", fake, "push", push_event())
         monkeypatch.setenv("GITHUB_SHA", MERGE)
         planned = invoke_json("plan", "--env", "sandbox", codes=(2,))
-        applied = invoke_json("apply", "--env", "sandbox", "--require-reviewed")
+        applying = runner.invoke(app, ["apply", "--env", "sandbox", "--require-reviewed",
+                                       "--json"])
+        assert applying.exit_code == 0, applying.output
+        applied = json.loads(applying.stdout)
         assert applied["digest"] == planned["digest"]
         assert applied["applied"]["add"] == planned["summary"]["add"] > 40
-
+        progress = [line for line in applying.stderr.splitlines() if "apply sandbox: " in line]
+        total = planned["summary"]["add"]
+        assert sum("Creation complete" in line for line in progress) == total  # CI: a line each
+        assert any(line.endswith(f"[{total}/{total}]") for line in progress)
 
 def test_drift_is_nothing_after_apply_then_names_an_outside_change(
         delivery: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

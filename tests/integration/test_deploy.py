@@ -31,6 +31,7 @@ from loono_infra.deploy import DeployHooks, deploy
 from loono_infra.deploy.flow import deployed_tag
 from loono_infra.deploy.lock import DeployLock
 from loono_infra.deploy.logs import LogQuery, read_logs
+from loono_infra.deploy.progress import RolloutProgress
 from loono_infra.deploy.push import EcrLogins, Pusher
 from loono_infra.deploy.status import service_status
 from loono_infra.flow import pipeline
@@ -120,7 +121,12 @@ def stack(applied_stack: Stack) -> Stack:
 
 
 def test_a_healthy_image_is_pushed_pinned_by_digest_and_serves(stack: Stack) -> None:
-    record = deploy(stack.settings, "loono-backend:v2")
+    looks: list[RolloutProgress] = []
+    record = deploy(stack.settings, "loono-backend:v2", hooks=DeployHooks(rollout=looks.append))
+    assert looks and looks[-1].state == "COMPLETED" and looks[-1].running == 1
+    assert looks[-1].revision == record.task_definition.rsplit("/", 1)[-1]
+    assert all(look.seconds_left <= stack.settings.deploy.rollout_timeout_seconds
+               for look in looks)
     assert record.outcome == "succeeded" and record.pushed
     assert record.digest.startswith("sha256:")
     stack.assert_settled_on(record.task_definition)

@@ -15,6 +15,7 @@ from loono_infra import apply, destroy, load_settings, plan
 from loono_infra.core.plans import REDACTED_PLAN
 from loono_infra.core.redact import REDACTED
 from loono_infra.core.settings import Settings
+from loono_infra.core.terraform.events import TerraformEvent
 from loono_infra.flow.pipeline import Plan, show
 from loono_infra.reports.terminal import decision_text
 from loono_infra.sandbox.control import SandboxInfo
@@ -62,16 +63,26 @@ def test_plan_apply_replan_change_destroy(sandbox_project: Path, sandbox: Sandbo
                                           aws: Any) -> None:
     settings = load_settings(sandbox_project / "environments" / "sandbox.toml")
 
-    first = plan(settings)
+    planning: list[TerraformEvent] = []
+    first = plan(settings, on_event=planning.append)
     assert first.has_changes and first.summary.add >= 40
+    planned = {e.address for e in planning if e.kind == "planned_change"}
+    assert {c.address for c in first.changes if c.changes_something} <= planned
+    assert [e.counts["add"] for e in planning if e.kind == "change_summary"] == [
+        first.summary.add]
     assert {c.resource_type for c in first.changes} >= EXPECTED_TYPES
     assert first.digest.startswith("sha256:") and first.plan_file.is_file()
     assert first.decision is not None and first.decision.passed, decision_text(first.decision)
     created = check_outcomes(first)
     _the_password_is_only_in_private_files(sandbox_project)
 
-    result = apply(first)
+    applying: list[TerraformEvent] = []
+    result = apply(first, on_event=applying.append)
     assert result.outputs["cluster_name"] == "loono-sbx"
+    started = [e.address for e in applying if e.kind == "apply_start"]
+    finished = [e.address for e in applying if e.kind == "apply_complete"]
+    assert sorted(started) == sorted(finished) and len(finished) == first.summary.add
+    assert not [e for e in applying if e.kind == "apply_errored"]
     service = aws("ecs").describe_services(cluster="loono-sbx", services=["loono-sbx"])[
         "services"][0]
     assert service["healthCheckGracePeriodSeconds"] == \
