@@ -1,19 +1,23 @@
 """The pull-request report: per environment the plan's counts, replaced and destroyed resources,
-the policy findings, the owners still needed and the plan digest. One comment, kept up to date.
+the policy findings, the owners still needed, every change with its attribute diff (folded to
+fit GitHub's comment limit: reports/diff_markdown.py) and the plan digest. One comment, kept
+up to date.
 
 Every known secret value (the database password) is scrubbed from the rendered text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from loono_infra.core.plans import Plan
 from loono_infra.core.redact import scrub
 from loono_infra.flow.reviewed import NotReviewedError, record_block
+from loono_infra.reports.diff_markdown import COMMENT_LIMIT, fit_diffs
 from loono_infra.reports.markdown import render_markdown
+from loono_infra.reports.plan_diff import ResourceDiff
 
 MARKER = "<!-- loono-infra:plan-report -->"
 
@@ -35,6 +39,7 @@ class EnvironmentReport:
     owners_passed: bool | None
     owners_failures: tuple[str, ...]
     service_rollout: str | None = None
+    diff: str = ""  # the changes table and attribute diffs, as Markdown that fits
 
     @classmethod
     def of(cls, plan: Plan) -> EnvironmentReport:
@@ -67,14 +72,34 @@ def _failures(decision: Any) -> tuple[str, ...]:
 
 
 def render_report(plans: Sequence[Plan], secrets: Iterable[str] = (),
-                  run_url: str | None = None, head_sha: str | None = None) -> str:
+                  run_url: str | None = None, head_sha: str | None = None,
+                  diffs: Mapping[str, Sequence[ResourceDiff]] | None = None,
+                  limit: int = COMMENT_LIMIT) -> str:
     """The comment's Markdown (starting with the marker that finds it again), and, for a pull
-    request's head, the hidden record of what was reviewed (flow/reviewed.py)."""
+    request's head, the hidden record of what was reviewed (flow/reviewed.py); diffs
+    (environment -> its changes) are folded until the whole text is within limit characters."""
+    known = list(secrets)
     reports = [EnvironmentReport.of(plan) for plan in plans]
+    record = "\n\n" + record_block(head_sha, plans) + "\n" if head_sha else ""
+    base = _rendered(reports, run_url, record, known)
+    if diffs:
+        room = limit - len(base) - 4 * len(reports) - 64  # blank lines around each diff
+        fitted = fit_diffs(diffs, room, lambda text: scrub(text, known), _fold_note(run_url))
+        reports = [replace(r, diff=fitted.get(r.environment, "")) for r in reports]
+        base = _rendered(reports, run_url, record, known)
+    return base
+
+
+def _rendered(reports: Sequence[EnvironmentReport], run_url: str | None, record: str,
+              secrets: Sequence[str]) -> str:
     text = render_markdown("pr_report.md.j2", marker=MARKER, reports=reports, run_url=run_url)
-    if head_sha:
-        text = text.rstrip("\n") + "\n\n" + record_block(head_sha, plans) + "\n"
-    return scrub(text, secrets)
+    return scrub(text.rstrip("\n") + record + ("" if record else "\n"), secrets)
+
+
+def _fold_note(run_url: str | None) -> str:
+    where = f"the [workflow run]({run_url})'s" if run_url else "the workflow run's"
+    return (f"> Folded to stay within GitHub's comment limit: {where} job summary and its "
+            "redacted plan artifact (`plan.redacted.json`) show every change and attribute.")
 
 
 def not_reviewed_comment(plan: Plan, refused: NotReviewedError) -> str:

@@ -12,11 +12,13 @@ from loono_infra.ci.actions import ActionsRun
 from loono_infra.ci.comment_text import MARKER, not_reviewed_comment, render_report
 from loono_infra.clients.github import GitHubContext, post_comment, upsert_comment
 from loono_infra.core.errors import LoonoError
-from loono_infra.core.plans import Plan
+from loono_infra.core.plans import REDACTED_PLAN, Plan
 from loono_infra.core.secrets import known_secrets
 from loono_infra.core.settings import Settings
 from loono_infra.flow import pipeline
 from loono_infra.flow.reviewed import NotReviewedError, Reviewed, require_reviewed
+from loono_infra.reports.diff_markdown import SUMMARY_LIMIT
+from loono_infra.reports.plan_diff import ResourceDiff, resource_diffs
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,9 @@ def pull_request_report(environments: Sequence[Settings], sandbox: bool | None =
     plans = tuple(pipeline.plan(settings, sandbox=sandbox, base=base) for settings in environments)
     secrets = [s for settings in environments for s in known_secrets(settings, sandbox)]
     head = ((run.event.get("pull_request") or {}).get("head") or {}).get("sha")
-    markdown = render_report(plans, secrets, _run_url(), head)
-    run.add_summary(markdown)
+    diffs = {plan.environment: plan_diffs(plan) for plan in plans}
+    markdown = render_report(plans, secrets, _run_url(), head, diffs)
+    run.add_summary(render_report(plans, secrets, _run_url(), head, diffs, SUMMARY_LIMIT))
     run.set_output("digests", json.dumps({p.environment: p.digest for p in plans}))
     run.set_output("has_changes", str(any(p.has_changes for p in plans)).lower())
     outcome = "none"
@@ -58,6 +61,16 @@ def pull_request_report(environments: Sequence[Settings], sandbox: bool | None =
     result = ReportResult(plans, markdown, outcome)
     run.set_output("ready", str(result.ready).lower())
     return result
+
+
+def plan_diffs(plan: Plan) -> list[ResourceDiff]:
+    """The plan's changes at attribute level, from its redacted document (none if unreadable:
+    the table of counts and addresses still stands)."""
+    try:
+        document = json.loads((plan.workdir / REDACTED_PLAN).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return resource_diffs(document)
 
 
 def _commented(run: ActionsRun, context: GitHubContext, pull_number: int, markdown: str) -> str:

@@ -81,6 +81,9 @@ def test_pull_request_report_keeps_one_comment_then_push_applies(
         assert len(fake.comments[7]) == 1
         body = fake.comments[7][0]["body"]
         assert body.startswith("<!-- loono-infra:plan-report -->") and "| sandbox |" in body
+        first_apply = second["environments"]["sandbox"]["summary"]["add"]
+        assert f"#### Changes ({first_apply})" in body and len(body) <= 65_536
+        assert "`module.rds.aws_db_instance.this` | create |" in body
         assert summary.read_text().count("## Terraform plan") == 2
         written = read_outputs(outputs)
         digest = json.loads(written["digests"])["sandbox"]
