@@ -428,16 +428,20 @@ def report(env: Annotated[list[str], typer.Option(
 
 @app.command()
 def drift(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = False,
+          issue: Annotated[bool, typer.Option(
+              "--issue", help="In CI: open (or update) the environment's GitHub drift issue "
+              "when something drifted, close it when nothing did.")] = False,
           environments_dir: DirOption = Path("environments")) -> None:
     """Refresh-only plan: what changed outside Terraform. Exit 2 when something drifted (the
     job summary names the resources), 0 when nothing did.
 
-    Example: loono-infra drift --env production
+    Example: loono-infra drift --env production --issue
     """
     def body() -> int:
         from loono_infra.ci.drift import detect_drift
 
-        result = detect_drift(_settings(env, environments_dir), sandbox=sandbox)
+        result = detect_drift(_settings(env, environments_dir), sandbox=sandbox,
+                              track_issue=issue)
         if as_json:
             _emit_json(result.as_dict())
         else:

@@ -47,6 +47,7 @@ class FakeGitHub:
     limited_until: float = 0.0  # the primary rate limit holds until then (epoch seconds)
     secondary_until: float = 0.0  # a secondary limit holds until then
     queries: list[str] = field(default_factory=list)  # every request's path with its query
+    issues: dict[int, dict[str, Any]] = field(default_factory=dict)  # plain issues (not pulls)
     base_url: str = ""
 
     def comment(self, number: int, body: str, author: str = "github-actions[bot]",
@@ -68,6 +69,25 @@ class FakeGitHub:
                 item["updated_at"] = "2026-11-26T11:00:00Z"
                 return item
         return None
+
+    def open_issue(self, title: str, body: str, labels: list[str]) -> dict[str, Any]:
+        """An issue as POST /repos/{repo}/issues creates it (numbers shared with pulls)."""
+        number = max([0, *self.pulls, *self.issues]) + 1
+        self.issues[number] = {
+            "number": number, "title": title, "body": body, "state": "open",
+            "state_reason": None, "user": _user("github-actions[bot]"),
+            "labels": [{"name": name} for name in labels],
+            "url": f"{self.base_url}/repos/{REPO}/issues/{number}",
+            "html_url": f"https://github.com/{REPO}/issues/{number}"}
+        self.comments.setdefault(number, [])
+        return self.issues[number]
+
+    def edit_issue(self, number: int, changes: dict[str, Any]) -> dict[str, Any] | None:
+        issue = self.issues.get(number)
+        if issue is not None:
+            issue.update({key: changes[key] for key in ("title", "body", "state", "state_reason")
+                          if key in changes})
+        return issue
 
     def add_pull(self, number: int, author: str, head_sha: str) -> None:
         self.pulls[number] = {"number": number, "state": "open", "user": _user(author),
@@ -126,11 +146,13 @@ class Routes:
 
     def __init__(self, fake: FakeGitHub) -> None:
         self.fake = fake
+        self.query = ""
         prefix = f"/repos/{REPO}"
         self.table = [(re.compile(pattern), handler) for pattern, handler in [
             (rf"^{prefix}/pulls/(?P<n>\d+)$", self.pull),
             (rf"^{prefix}/pulls/(?P<n>\d+)/reviews$", self.reviews),
             (rf"^{prefix}/commits/(?P<sha>[0-9a-f]+)/pulls$", self.commit_pulls),
+            (rf"^{prefix}/issues$", self.issue_list),
             (rf"^{prefix}/issues/(?P<n>\d+)$", self.issue),
             (rf"^{prefix}/issues/(?P<n>\d+)/comments$", self.issue_comments),
             (r"^/orgs/(?P<org>[\w-]+)$", self.org),
@@ -138,10 +160,11 @@ class Routes:
             (r"^/orgs/(?P<org>[\w-]+)/teams/(?P<slug>[\w.-]+)/members$", self.members),
         ]]
 
-    LISTS = ("reviews", "issue_comments", "commit_pulls", "members")
+    LISTS = ("reviews", "issue_comments", "commit_pulls", "members", "issue_list")
 
     def answer(self, path: str, query: str) -> tuple[Any, dict[str, str]]:
         """The JSON body (None: 404) and headers; lists are answered a page at a time."""
+        self.query = query
         for pattern, handler in self.table:
             match = pattern.match(path)
             if match:
@@ -154,7 +177,18 @@ class Routes:
     def pull(self, m: re.Match[str]) -> Any:
         return self.fake.pulls.get(int(m["n"]))
 
+    def issue_list(self, m: re.Match[str]) -> Any:
+        """Open issues by default; `state` and `labels` (all of them) filter, as GitHub does."""
+        query = parse_qs(self.query)
+        state = (query.get("state") or ["open"])[-1]
+        wanted = {name for value in query.get("labels", []) for name in value.split(",") if name}
+        return [issue for issue in self.fake.issues.values()
+                if state in ("all", issue["state"])
+                and wanted <= {label["name"] for label in issue["labels"]}]
+
     def issue(self, m: re.Match[str]) -> Any:
+        if int(m["n"]) in self.fake.issues:
+            return self.fake.issues[int(m["n"])]
         pull = self.fake.pulls.get(int(m["n"]))
         if pull is None:
             return None
@@ -186,6 +220,8 @@ class Routes:
 
 
 _COMMENTS = re.compile(rf"^/repos/{REPO}/issues/(\d+)/comments$")
+_ISSUES = re.compile(rf"^/repos/{REPO}/issues$")
+_ISSUE = re.compile(rf"^/repos/{REPO}/issues/(\d+)$")
 _COMMENT = re.compile(rf"^/repos/{REPO}/issues/comments/(\d+)$")
 
 
@@ -254,16 +290,27 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         return True
 
-    def _body(self) -> str:
+    def _json(self) -> dict[str, Any]:
         length = int(self.headers.get("Content-Length") or 0)
-        return str(json.loads(self.rfile.read(length) or b"{}").get("body", ""))
+        value = json.loads(self.rfile.read(length) or b"{}")
+        return value if isinstance(value, dict) else {}
+
+    def _body(self) -> str:
+        return str(self._json().get("body", ""))
 
     def do_POST(self) -> None:
         path = self._start("POST")
         match = _COMMENTS.match(path or "")
         if not path or not self._may_write():
             return
-        if match is None or int(match[1]) not in self.fake.pulls:
+        if _ISSUES.match(path):
+            sent = self._json()
+            self.fake.writes.append(("open issue", str(sent.get("body", ""))))
+            self._send(201, self.fake.open_issue(str(sent.get("title", "")),
+                                                 str(sent.get("body", "")),
+                                                 [str(x) for x in sent.get("labels", [])]))
+            return
+        if match is None or int(match[1]) not in {*self.fake.pulls, *self.fake.issues}:
             self._send(404, {"message": "Not Found"})
             return
         body = self._body()
@@ -273,6 +320,12 @@ class _Handler(BaseHTTPRequestHandler):
     def do_PATCH(self) -> None:
         path = self._start("PATCH")
         if not path or not self._may_write():
+            return
+        if (issue := _ISSUE.match(path)) is not None:
+            sent = self._json()
+            self.fake.writes.append(("edit issue", json.dumps(sent, sort_keys=True)))
+            edited_issue = self.fake.edit_issue(int(issue[1]), sent)
+            self._send(200 if edited_issue else 404, edited_issue or {"message": "Not Found"})
             return
         match = _COMMENT.match(path)
         body = self._body()

@@ -60,6 +60,16 @@ class ActionsRun:
             summary.write(markdown.rstrip() + "\n\n")
 
 
+def run_url(environ: Mapping[str, str] | None = None) -> str | None:
+    """The web address of this workflow run, inside GitHub Actions."""
+    env = os.environ if environ is None else environ
+    server, repository, run_id = (env.get(name) for name in (
+        "GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
+    if server and repository and run_id:
+        return f"{server}/{repository}/actions/runs/{run_id}"
+    return None
+
+
 def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
 

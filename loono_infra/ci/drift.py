@@ -9,10 +9,13 @@ apart and does not fail the run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from loono_infra.ci.actions import ActionsRun
+from loono_infra.ci.actions import ActionsRun, run_url
+from loono_infra.ci.drift_issue import track_drift
+from loono_infra.clients.github import GitHubContext
+from loono_infra.core.errors import LoonoError
 from loono_infra.core.settings import Settings
 from loono_infra.core.terraform.drift import DriftedResource, classify_document
 from loono_infra.flow import pipeline
@@ -25,14 +28,17 @@ class DriftResult:
     drifted: tuple[DriftedResource, ...]
     normalised: tuple[str, ...]
     markdown: str
+    issue: str | None = None  # what happened to the drift issue: opened, updated, closed, none
 
     def as_dict(self) -> dict[str, Any]:
         return {"environment": self.environment, "drifted": [d.__dict__ for d in self.drifted],
-                "normalised": list(self.normalised)}
+                "normalised": list(self.normalised), "issue": self.issue}
 
 
-def detect_drift(settings: Settings, sandbox: bool | None = None) -> DriftResult:
-    """Runs the refresh-only plan and classifies its drift."""
+def detect_drift(settings: Settings, sandbox: bool | None = None,
+                 track_issue: bool = False) -> DriftResult:
+    """Runs the refresh-only plan and classifies its drift; with track_issue the environment's
+    GitHub drift issue is opened, updated or closed to match (ci/drift_issue.py)."""
     plan = pipeline.plan(settings, sandbox=sandbox, mode="refresh-only", policy=False)
     document = pipeline.show(plan, settings)
     real, normalised = classify_document(document.raw)
@@ -41,4 +47,22 @@ def detect_drift(settings: Settings, sandbox: bool | None = None) -> DriftResult
     run = ActionsRun.from_environment()
     run.add_summary(markdown)
     run.set_output("drifted", str(bool(real)).lower())
-    return DriftResult(settings.environment, tuple(real), tuple(normalised), markdown)
+    result = DriftResult(settings.environment, tuple(real), tuple(normalised), markdown)
+    return _tracked(result, run) if track_issue else result
+
+
+def _tracked(result: DriftResult, run: ActionsRun) -> DriftResult:
+    """The result with its issue outcome; when GitHub cannot take it, the job summary (already
+    written) says so and the step fails with the reason."""
+    context = GitHubContext.from_environment()
+    if context is None:
+        raise LoonoError("--issue needs GitHub's context (GITHUB_REPOSITORY and GITHUB_TOKEN)")
+    try:
+        outcome = track_drift(context, result.environment, len(result.drifted), result.markdown,
+                              run_url())
+    except LoonoError as error:
+        run.add_summary(f"> ⚠️ **The drift issue could not be written**: {error.message}.")
+        run.set_output("issue", "failed")
+        raise
+    run.set_output("issue", outcome)
+    return replace(result, issue=outcome)

@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from loono_infra.ci.actions import ActionsRun
+from loono_infra.ci.actions import ActionsRun, run_url
 from loono_infra.ci.comment_text import MARKER, not_reviewed_comment, render_report
 from loono_infra.clients.github import GitHubContext, post_comment, upsert_comment
 from loono_infra.core.errors import LoonoError
@@ -50,8 +49,8 @@ def pull_request_report(environments: Sequence[Settings], sandbox: bool | None =
     secrets = [s for settings in environments for s in known_secrets(settings, sandbox)]
     head = ((run.event.get("pull_request") or {}).get("head") or {}).get("sha")
     diffs = {plan.environment: plan_diffs(plan) for plan in plans}
-    markdown = render_report(plans, secrets, _run_url(), head, diffs)
-    run.add_summary(render_report(plans, secrets, _run_url(), head, diffs, SUMMARY_LIMIT))
+    markdown = render_report(plans, secrets, run_url(), head, diffs)
+    run.add_summary(render_report(plans, secrets, run_url(), head, diffs, SUMMARY_LIMIT))
     run.set_output("digests", json.dumps({p.environment: p.digest for p in plans}))
     run.set_output("has_changes", str(any(p.has_changes for p in plans)).lower())
     outcome = "none"
@@ -83,14 +82,6 @@ def _commented(run: ActionsRun, context: GitHubContext, pull_number: int, markdo
                         f"{error.message}. This job summary is the report.")
         run.set_output("comment", "failed")
         raise
-
-
-def _run_url() -> str | None:
-    server, repository, run_id = (os.environ.get(name) for name in (
-        "GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
-    if server and repository and run_id:
-        return f"{server}/{repository}/actions/runs/{run_id}"
-    return None
 
 
 def enforce_reviewed(plan: Plan, context: GitHubContext | None = None) -> Reviewed:

@@ -108,22 +108,35 @@ def test_pull_request_report_keeps_one_comment_then_push_applies(
         assert sum("Creation complete" in line for line in progress) == total  # CI: a line each
         assert any(line.endswith(f"[{total}/{total}]") for line in progress)
 
-def test_drift_is_nothing_after_apply_then_names_an_outside_change(
-        delivery: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(delivery)
+def test_drift_is_nothing_after_apply_then_names_an_outside_change_in_an_issue(
+        applied: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(applied)
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
     monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "output"))
-    clean = invoke_json("drift", "--env", "sandbox")
-    assert clean["drifted"] == [], clean
-    logs = boto3.client("logs", endpoint_url=require_sandbox(delivery).url,
+    logs = boto3.client("logs", endpoint_url=require_sandbox(applied).url,
                         region_name="eu-central-1", aws_access_key_id="sandbox",
                         aws_secret_access_key="sandbox")
-    logs.put_retention_policy(logGroupName="/ecs/loono-sbx", retentionInDays=30)
-    drifted = invoke_json("drift", "--env", "sandbox", codes=(2,))
-    assert [(d["address"], d["attributes"]) for d in drifted["drifted"]] == [
-        ("module.cloudwatch.aws_cloudwatch_log_group.service", ["retention_in_days"])]
-    assert "retention_in_days" in (tmp_path / "summary.md").read_text()
-    assert read_outputs(tmp_path / "output")["drifted"] == "true"
+    group = "/ecs/loono-sbx"
+    kept = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["retentionInDays"]
+    with github_server() as fake:
+        for name, value in {"GITHUB_REPOSITORY": REPO, "GITHUB_TOKEN": "test-token",
+                            "GITHUB_API_URL": fake.base_url}.items():
+            monkeypatch.setenv(name, value)
+        clean = invoke_json("drift", "--env", "sandbox", "--issue")
+        assert (clean["drifted"], clean["issue"]) == ([], "none"), clean
+        logs.put_retention_policy(logGroupName=group, retentionInDays=30)
+        drifted = invoke_json("drift", "--env", "sandbox", "--issue", codes=(2,))
+        assert [(d["address"], d["attributes"]) for d in drifted["drifted"]] == [
+            ("module.cloudwatch.aws_cloudwatch_log_group.service", ["retention_in_days"])]
+        assert drifted["issue"] == "opened"
+        [issue] = fake.issues.values()
+        assert "retention_in_days" in issue["body"] and issue["state"] == "open"
+        assert "retention_in_days" in (tmp_path / "summary.md").read_text()
+        assert read_outputs(tmp_path / "output")["drifted"] == "true"
+        logs.put_retention_policy(logGroupName=group, retentionInDays=kept)  # put back
+        healed = invoke_json("drift", "--env", "sandbox", "--issue")
+        assert (healed["drifted"], healed["issue"]) == ([], "closed")
+        assert issue["state"] == "closed"
 
 
 GITHUB_STEP_VARIABLES = ("GITHUB_EVENT_PATH", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
