@@ -380,6 +380,30 @@ def logs(env: EnvOption,
 
 
 @app.command()
+def history(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = False,
+            environments_dir: DirOption = Path("environments")) -> None:
+    """The applies and deploys of an environment recorded in this checkout: time, what,
+    digest, result, who (in CI the workflows upload them as artifacts).
+
+    Example: loono-infra history --env production
+    """
+    def body() -> int:
+        from loono_infra.flow.history import history as kept
+        from loono_infra.flow.targets import resolve_target
+
+        settings = _settings(env, environments_dir)
+        entries = kept(settings, resolve_target(settings, sandbox).sandbox)
+        if as_json:
+            _emit_json([entry.as_dict() for entry in entries])
+        else:
+            _show([screen.history_line(e.at, e.kind, e.who, e.digest, e.result)
+                   for e in entries] or ["nothing applied or deployed from this checkout yet"])
+        return EXIT_OK
+
+    _run(body)
+
+
+@app.command()
 def status(env: EnvOption, sandbox: SandboxOption = None, as_json: JsonOption = False,
            environments_dir: DirOption = Path("environments")) -> None:
     """Show what the service runs: task definition, image digest, deployment state and health.

@@ -72,6 +72,10 @@ class Project:
         """Deploy records of one environment."""
         return self.work_area / "deploys" / placement(sandbox) / settings.environment
 
+    def applies_dir(self, settings: Settings, sandbox: bool) -> Path:
+        """Apply records of one environment."""
+        return self.work_area / "applies" / placement(sandbox) / settings.environment
+
     def module_files(self) -> list[Path]:
         """Every file of the modules, for init's fingerprint."""
         return sorted(p for p in self.modules_dir.rglob("*.tf") if p.is_file())

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from loono_infra.core.files import write_atomically
+from loono_infra.core.who import who_runs
 
 
 @dataclass
@@ -21,6 +22,7 @@ class DeployRecord:
     service: str
     image: str
     started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    who: str = field(default_factory=who_runs)
     outcome: str = "running"
     repository: str = ""
     digest: str = ""

@@ -58,6 +58,7 @@ from loono_infra.flow.gating import (
     rules_for,
     write_emergency_audit,
 )
+from loono_infra.flow.history import record_apply
 from loono_infra.flow.policy_scan import PolicyScan, destroy_decision
 from loono_infra.flow.targets import (
     Target,
@@ -278,8 +279,11 @@ def apply(plan_: Plan, settings: Settings | None = None, *, engine: Engine | Non
         (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
         values = commands.outputs(target.engine, target.workdir, env)
     rollout = _converge_service(settings, plan_) if plan_.mode != "destroy" else None
-    return ApplyResult(settings.environment, plan_.sandbox, plan_.digest, plan_.summary, values,
-                       emergency.as_dict() if emergency else None, rollout)
+    result = ApplyResult(settings.environment, plan_.sandbox, plan_.digest, plan_.summary, values,
+                         emergency.as_dict() if emergency else None, rollout)
+    with contextlib.suppress(LoonoError, OSError):  # it was applied: the record is a bonus
+        record_apply(settings, result)
+    return result
 
 
 def _refuse_queued_major_upgrade(settings: Settings, content: PlanContent | None) -> None:

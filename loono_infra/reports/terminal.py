@@ -125,6 +125,11 @@ def log_line(time: str, stream: str, message: str) -> str:
     return f"[dim]{escape(time)} {escape(stream)}[/] {escape(message)}"
 
 
+def history_line(at: str, kind: str, who: str, digest: str, result: str) -> str:
+    short = digest.removeprefix("sha256:")[:12] or "-"
+    return f"{escape(at)}  {kind:6s} {escape(short):12s} {escape(result)}  [dim]{escape(who)}[/]"
+
+
 def rendered_line(directory: str, changed: bool) -> str:
     return f"rendered {escape(directory)} ({'changed' if changed else 'unchanged'})"
 

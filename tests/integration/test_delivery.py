@@ -178,6 +178,12 @@ def _expect_sandbox_running(document: Any) -> None:
     assert document["running"] is True and document["url"].startswith("http://127.0.0.1:")
 
 
+def _expect_history(document: Any) -> None:
+    applies = [entry for entry in document if entry["kind"] == "apply"]
+    assert applies and all(e["result"].startswith("applied +") for e in applies), document
+    assert all(e["digest"].startswith("sha256:") and e["who"] for e in applies)
+
+
 def _expect_log_lines(document: Any) -> None:
     assert isinstance(document, list)
     assert all({"time", "message"} <= set(line) for line in document), document[:3]
@@ -214,6 +220,7 @@ JSON_ROUND: list[tuple[tuple[str, ...], Any]] = [
     (("sandbox", "status"), _expect_sandbox_running),
     (("status", "--env", "sandbox"), _expect_status),
     (("logs", "--env", "sandbox", "--since", "2h"), _expect_log_lines),
+    (("history", "--env", "sandbox"), _expect_history),
 ]
 
 
