@@ -187,10 +187,22 @@ def tree_bytes(directory: Path, patterns: tuple[str, ...]) -> list[bytes]:
                                              p.read_bytes())]
 
 
-def known_check_ids(checkov: Path, cache_dir: Path, policies_dir: Path) -> frozenset[str]:
-    """Every check id Checkov knows (built-in and ours), cached per Checkov install."""
+def checkov_identity(checkov: Path) -> str:
+    """What Checkov's verdicts depend on: its version, read from its virtualenv's package
+    metadata (no process started; the same on every fresh CI runner, so a restored cache
+    serves), else the executable's path and modification time."""
+    venv = checkov.resolve().parent.parent
+    found = sorted(venv.glob("lib/python*/site-packages/checkov-*.dist-info"))
+    if found:
+        return "checkov " + found[-1].name.removeprefix("checkov-").removesuffix(".dist-info")
     stat = checkov.stat()
-    key = digest_of([_CACHE_FORMAT, str(checkov.resolve()).encode(), str(stat.st_mtime_ns).encode(),
+    return f"{checkov.resolve()} {stat.st_mtime_ns}"
+
+
+def known_check_ids(checkov: Path, cache_dir: Path, policies_dir: Path) -> frozenset[str]:
+    """Every check id Checkov knows (built-in and ours), cached per Checkov version and
+    policies (computed once, then read: `checkov --list` takes seconds)."""
+    key = digest_of([_CACHE_FORMAT, checkov_identity(checkov).encode(),
                      *tree_bytes(policies_dir, ("*.py", "*.yaml"))])
     entry = cache_dir / f"ids-{key}.json"
     try:

@@ -43,9 +43,9 @@ class PolicyInputs:
     cache_dir: Path
 
     def identity(self) -> list[bytes]:
-        """What every cached verdict depends on besides the scanned input."""
-        stat = self.checkov.stat()
-        return [str(self.checkov).encode(), str(stat.st_mtime_ns).encode(),
+        """What every cached verdict depends on besides the scanned input: Checkov's version
+        and the policies."""
+        return [ck.checkov_identity(self.checkov).encode(),
                 *ck.tree_bytes(self.policies_dir, _POLICY_FILES)]
 
 
