@@ -41,7 +41,8 @@ def test_bootstrap_creates_a_safe_bucket_and_table_once(sandbox_project: Path,
     assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     block = s3.get_public_access_block(Bucket="loono-bootstrap-test")[
         "PublicAccessBlockConfiguration"]
-    assert all(block.values())
+    assert block == {"BlockPublicAcls": True, "IgnorePublicAcls": True,
+                     "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
     lock = s3.get_object_lock_configuration(Bucket="loono-bootstrap-test-audit")[
         "ObjectLockConfiguration"]
     assert lock["ObjectLockEnabled"] == "Enabled"

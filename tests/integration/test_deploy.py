@@ -474,7 +474,8 @@ def test_logs_read_what_the_containers_printed(stack: Stack,
     result = CliRunner().invoke(app, ["logs", "--env", "sandbox", "--since", "1h",
                                       "--filter", "serving", "--json"])
     assert result.exit_code == 0, result.output
-    assert all("serving" in item["message"] for item in json.loads(result.stdout))
+    served = json.loads(result.stdout)
+    assert served and all("serving" in item["message"] for item in served)
     bad = CliRunner().invoke(app, ["logs", "--env", "sandbox", "--since", "yesterday"])
     assert bad.exit_code == 1 and "--since 'yesterday'" in bad.output
     assert "Traceback" not in bad.output
