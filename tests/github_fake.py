@@ -43,6 +43,7 @@ class FakeGitHub:
     # token is not one: for it GitHub answers 404 on team paths, as for a team that does not exist.
     tokens: set[str] = field(default_factory=lambda: {"test-token", "workflow-token"})
     org_readers: set[str] = field(default_factory=lambda: {"test-token"})
+    team_refusal: int = 404  # GitHub answers 404 (classic tokens) or 403 (fine-grained ones)
     read_only: set[str] = field(default_factory=set)  # tokens GitHub lets read, not write
     limited_until: float = 0.0  # the primary rate limit holds until then (epoch seconds)
     secondary_until: float = 0.0  # a secondary limit holds until then
@@ -338,7 +339,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not path:
             return
         if "/teams/" in path and self.token not in self.fake.org_readers:
-            self._send(404, {"message": "Not Found"})
+            refusal = self.fake.team_refusal
+            self._send(refusal, {"message": "Not Found" if refusal == 404 else
+                                 "Resource not accessible by personal access token"})
             return
         body, headers = self.routes.answer(path, self.path.partition("?")[2])
         self._send(200 if body is not None else 404,

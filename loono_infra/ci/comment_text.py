@@ -39,6 +39,8 @@ class EnvironmentReport:
     owners_passed: bool | None
     owners_failures: tuple[str, ...]
     service_rollout: str | None = None
+    adopted: tuple[str, ...] = ()  # imported: a killed run's leftovers, adopted with --adopt
+    dangling: tuple[str, ...] = ()  # leftovers the plan would create again (apply refuses)
     diff: str = ""  # the changes table and attribute diffs, as Markdown that fits
 
     @classmethod
@@ -55,11 +57,13 @@ class EnvironmentReport:
             overridden=0 if policy is None else sum(
                 f.overridden_by is not None for f in policy.findings),
             owners_passed=None if owners is None else owners.passed,
-            owners_failures=_failures(owners), service_rollout=plan.service_rollout)
+            owners_failures=_failures(owners), service_rollout=plan.service_rollout,
+            adopted=plan.adopted, dangling=plan.dangling)
 
     @property
     def ready(self) -> bool:
-        return self.policy_passed is not False and self.owners_passed is not False
+        return self.policy_passed is not False and self.owners_passed is not False \
+            and not self.dangling
 
 
 def _failures(decision: Any) -> tuple[str, ...]:

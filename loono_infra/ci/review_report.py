@@ -31,7 +31,7 @@ class ReportResult:
     @property
     def ready(self) -> bool:
         return all((p.decision is None or p.decision.passed) and
-                   (p.owners is None or p.owners.passed) for p in self.plans)
+                   (p.owners is None or p.owners.passed) and not p.dangling for p in self.plans)
 
     def as_dict(self) -> dict[str, object]:
         return {"ready": self.ready, "comment": self.comment, "markdown": self.markdown,

@@ -149,10 +149,13 @@ def test_an_unknown_team_refuses(github: FakeGitHub) -> None:
         judge(github, Requirement(("@loono/ghosts",), ("x",), ()))
 
 
-def test_a_team_needs_a_token_that_may_read_members(github: FakeGitHub) -> None:
+@pytest.mark.parametrize("refusal", [404, 403])
+def test_a_team_needs_a_token_that_may_read_members(github: FakeGitHub, refusal: int) -> None:
+    github.team_refusal = refusal
     github.review(7, "dora", "APPROVED", HEAD)
     with pytest.raises(ApprovalError) as refused:
         judge(github, token="workflow-token")
+    assert f"HTTP {refusal}" in refused.value.message
     assert "Members: read" in refused.value.message
     assert "LOONO_ORG_READ_TOKEN" in refused.value.message and "@loono/database-owners" in \
         refused.value.message

@@ -135,3 +135,15 @@ def test_only_configured_attributes_count_as_drift() -> None:
     assert [(r.address, r.attributes) for r in real] == [
         ('module.network.aws_security_group_rule.ingress["80"]', ("from_port",))]
     assert other == ["module.network.aws_security_group.service"]
+
+
+def test_leftovers_and_imports_are_named_in_the_report() -> None:
+    from dataclasses import replace
+
+    left = "module.ecr.aws_ecr_repository.this already exists in AWS (loono-backend) but not in " \
+           "the state"
+    adopted = "module.logs.aws_cloudwatch_log_group.service exists in AWS but not in the state " \
+              "(/ecs/x): imported"
+    text = render_report([replace(production_plan(), dangling=(left,), adopted=(adopted,))])
+    assert f"- {left}" in text and f"- {adopted}" in text
+    assert "apply refuses; check, then re-plan with `--adopt`" in text
