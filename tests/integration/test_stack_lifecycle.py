@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import stat
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -77,8 +78,16 @@ def test_plan_apply_replan_change_destroy(sandbox_project: Path, sandbox: Sandbo
     _the_password_is_only_in_private_files(sandbox_project)
 
     applying: list[TerraformEvent] = []
-    result = apply(first, on_event=applying.append)
+    heard_at: list[float] = []
+
+    def hear(event: TerraformEvent) -> None:
+        applying.append(event)
+        heard_at.append(time.monotonic())
+
+    result = apply(first, on_event=hear)
+    returned_at = time.monotonic()
     assert result.outputs["cluster_name"] == "loono-sbx"
+    assert heard_at[0] < returned_at - 10  # events arrive while Terraform applies, not at its end
     started = [e.address for e in applying if e.kind == "apply_start"]
     finished = [e.address for e in applying if e.kind == "apply_complete"]
     assert sorted(started) == sorted(finished) and len(finished) == first.summary.add

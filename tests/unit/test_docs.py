@@ -42,3 +42,12 @@ def test_every_settings_row_says_what_the_setting_does() -> None:
             if row.startswith("| `")]
     undescribed = [row.split("|")[1].strip() for row in rows if not row.split("|")[4].strip()]
     assert len(rows) > 50 and undescribed == []
+
+
+def test_what_a_newcomer_needs_comes_first_and_short() -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    top = readme[:readme.index("### Settings reference")].splitlines()
+    assert len(top) < 150
+    for heading in ("## What it is", "## Python API", "## CLI", "## Settings"):
+        assert heading in top
+    assert "make demo" in "\n".join(top[:8]) and "make test" in "\n".join(top[:8])

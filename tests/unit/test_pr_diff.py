@@ -134,3 +134,19 @@ def test_any_plan_fits_any_budget_and_stays_well_formed(resources: int, attribut
                          diffs={"production": diffs}, limit=limit)
     assert len(text) <= limit
     _well_formed(text)
+
+
+GOLDEN_LARGE = PROJECT_ROOT / "tests" / "golden" / "pr_report_300_changes.md"
+
+
+def test_the_golden_comment_of_a_300_change_plan_fits_with_every_loss_visible() -> None:
+    diffs = resource_diffs(large_document(300, 40))
+    text = render_report([production_plan(), sandbox_plan()], secrets=[PLANTED], run_url=RUN,
+                         head_sha="c" * 40, diffs={"production": diffs})
+    if os.environ.get("LOONO_UPDATE_GOLDEN"):
+        GOLDEN_LARGE.write_text(text, encoding="utf-8")
+    assert len(text) <= COMMENT_LIMIT and "Folded" in text
+    losses = [d.address for d in diffs if d.action in ("replace", "delete")]
+    assert len(losses) == 120 and all(f"`{address}`" in text for address in losses)
+    _well_formed(text)
+    assert text == GOLDEN_LARGE.read_text(encoding="utf-8")
