@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -37,12 +37,14 @@ class ProgressView:
     """Hears TerraformEvents (from Terraform's reading thread) and shows them."""
 
     def __init__(self, console: Console, what: str, total: int = 0,
-                 secrets: Iterable[str] = ()) -> None:
+                 secrets: Iterable[str] = (),
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.console = console
         self.what = what
         self.total = total
         self.secrets = [secret for secret in secrets if secret]
-        self.started = time.monotonic()
+        self.clock = clock
+        self.started = clock()
         self.in_flight: dict[str, tuple[str, float]] = {}  # address -> (action, started)
         self.done = 0
         self.failed = 0
@@ -58,7 +60,7 @@ class ProgressView:
         if event.address is None:
             return
         if event.kind == "apply_start":
-            self.in_flight[event.address] = (event.action or "", time.monotonic())
+            self.in_flight[event.address] = (event.action or "", self.clock())
         elif event.kind in _DONE:
             self.in_flight.pop(event.address, None)
             self.done += 1
@@ -74,7 +76,7 @@ class ProgressView:
     def render(self) -> Group:
         """The live view: the run's line, then one line per resource in flight."""
         with self._lock:
-            now = time.monotonic()
+            now = self.clock()
             of = f"/{self.total}" if self.total else ""
             head = Text(f"{self.what}: {self.done}{of} done"
                         f"{f', {self.failed} failed' if self.failed else ''}, "

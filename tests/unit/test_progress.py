@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from rich.console import Console
 from loono_infra.core.terraform.engine import run_process
 from loono_infra.core.terraform.events import TerraformEvent, event_of, line_listener
 from loono_infra.reports.progress import ProgressView
+from tests.conftest import PROJECT_ROOT
 
 RDS = {"addr": "module.rds.aws_db_instance.this", "module": "module.rds",
        "resource_type": "aws_db_instance", "resource_name": "this"}
@@ -119,3 +121,30 @@ def test_known_secrets_are_scrubbed_from_every_line() -> None:
     view, out = _plain_view(secrets=("hunter2-Secret",))
     view(TerraformEvent("diagnostic", "Error: bad value hunter2-Secret"))
     assert "hunter2-Secret" not in out.getvalue() and "Error: bad value" in out.getvalue()
+
+
+RECORDED = PROJECT_ROOT / "tests" / "fixtures" / "apply_stream.jsonl"
+GOLDEN_LIVE = PROJECT_ROOT / "tests" / "golden" / "live_progress.txt"
+
+
+def test_the_live_view_of_a_recorded_apply_matches_its_snapshot() -> None:
+    """Terraform's recorded -json stream of an apply, fed line by line to the live view; the
+    view is drawn after each line (at the stream's own times) as a terminal would show it."""
+    moment = [0.0]
+    view = ProgressView(Console(file=io.StringIO(), force_terminal=True, width=90),
+                        "apply production", 3, clock=lambda: moment[0])
+    listen = line_listener(view)
+    frames = []
+    for line in RECORDED.read_text(encoding="utf-8").splitlines():
+        stamp = json.loads(line)["@timestamp"]
+        moment[0] = float(stamp[14:16]) * 60 + float(stamp[17:26])  # minutes and seconds
+        listen(line)
+        out = io.StringIO()
+        Console(file=out, width=90, color_system=None).print(view.render())
+        frames.append(f"-- {stamp[11:19]} {json.loads(line)['type']}\n{out.getvalue()}")
+    text = "".join(frames)
+    if os.environ.get("LOONO_UPDATE_GOLDEN"):
+        GOLDEN_LIVE.write_text(text, encoding="utf-8")
+    assert text == GOLDEN_LIVE.read_text(encoding="utf-8")
+    assert "  create module.rds.aws_db_instance.this  10s" in frames[4]  # from its own start
+    assert "apply production: 3/3 done, 4m04s elapsed" in frames[-1]
