@@ -14,7 +14,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,13 +80,13 @@ def plan_args(checkov: Path, plan_json: Path, policies_dir: Path) -> list[str]:
             "--external-checks-dir", str(policies_dir), "--skip-download"]
 
 
-def _environment() -> dict[str, str]:
+def checkov_environment() -> dict[str, str]:
     # Offline: no guideline download (it prints a traceback without network).
     return {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false",
             "LOG_LEVEL": "ERROR"}
 
 
-def _timeout() -> float:
+def checkov_timeout() -> float:
     try:
         return float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT_SECONDS))
     except ValueError:
@@ -96,10 +96,12 @@ def _timeout() -> float:
 def run_checkov(args: list[str], what: str) -> Scan:
     """Runs Checkov and parses its report; any doubt is a CheckovError."""
     try:
-        completed = subprocess.run(args, capture_output=True, text=True, env=_environment(),
-                                   timeout=_timeout(), check=False, stdin=subprocess.DEVNULL)
+        completed = subprocess.run(args, capture_output=True, text=True,
+                                   env=checkov_environment(), timeout=checkov_timeout(),
+                                   check=False, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
-        raise CheckovError(f"Checkov timed out after {_timeout():.0f} s scanning {what}") from None
+        raise CheckovError(f"Checkov timed out after {checkov_timeout():.0f} s scanning "
+                           f"{what}") from None
     except OSError as exc:
         raise CheckovError(f"Checkov could not be started: {exc}") from None
     if completed.returncode not in (0, 1):
@@ -159,14 +161,16 @@ def scan_from_json(text: str) -> Scan:
     return Scan(results, int(raw["resource_count"]))
 
 
-def cached_scan(cache_dir: Path, key: str, args: list[str], what: str) -> Scan:
-    """A scan's result, reused when the key (inputs' digest) was scanned before."""
+def cached_scan(cache_dir: Path, key: str, args: list[str], what: str,
+                run: Callable[[list[str], str], Scan] = run_checkov) -> Scan:
+    """A scan's result, reused when the key (inputs' digest) was scanned before; else run
+    (a cold Checkov, or a warm one) scans."""
     entry = cache_dir / f"{digest_of([_CACHE_FORMAT, key.encode()])}.json"
     try:
         return scan_from_json(entry.read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    scan = run_checkov(args, what)
+    scan = run(args, what)
     write_atomically(entry, scan_to_json(scan))
     return scan
 
@@ -187,14 +191,22 @@ def tree_bytes(directory: Path, patterns: tuple[str, ...]) -> list[bytes]:
                                              p.read_bytes())]
 
 
-def checkov_identity(checkov: Path) -> str:
-    """What Checkov's verdicts depend on: its version, read from its virtualenv's package
-    metadata (no process started; the same on every fresh CI runner, so a restored cache
-    serves), else the executable's path and modification time."""
+def checkov_version(checkov: Path) -> str | None:
+    """Checkov's version from its virtualenv's package metadata (no process started), if the
+    executable sits in one."""
     venv = checkov.resolve().parent.parent
     found = sorted(venv.glob("lib/python*/site-packages/checkov-*.dist-info"))
-    if found:
-        return "checkov " + found[-1].name.removeprefix("checkov-").removesuffix(".dist-info")
+    if not found:
+        return None
+    return found[-1].name.removeprefix("checkov-").removesuffix(".dist-info")
+
+
+def checkov_identity(checkov: Path) -> str:
+    """What Checkov's verdicts depend on: its version (the same on every fresh CI runner, so a
+    restored cache serves), else the executable's path and modification time."""
+    version = checkov_version(checkov)
+    if version is not None:
+        return f"checkov {version}"
     stat = checkov.stat()
     return f"{checkov.resolve()} {stat.st_mtime_ns}"
 
@@ -211,7 +223,8 @@ def known_check_ids(checkov: Path, cache_dir: Path, policies_dir: Path) -> froze
         pass
     completed = subprocess.run(
         [str(checkov), "--list", "--framework", "terraform", "terraform_plan"],
-        capture_output=True, text=True, env=_environment(), timeout=_timeout(), check=False)
+        capture_output=True, text=True, env=checkov_environment(), timeout=checkov_timeout(),
+        check=False)
     ids = frozenset(_CHECK_ID.findall(completed.stdout))
     if completed.returncode != 0 or not ids:
         raise CheckovError(f"Checkov crashed listing its checks (exit {completed.returncode})")

@@ -93,13 +93,15 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
     options = PlanOptions(mode=mode, refresh=refresh, lock_timeout_seconds=lock_timeout)
     sandbox_info, env = checked_environment(target)
     with workdir_lock(target.workdir), ThreadPoolExecutor(max_workers=1) as pool, \
-            time_limit_named(target, sandbox_info):
+            time_limit_named(target, sandbox_info), contextlib.ExitStack() as cleanup:
         forget_adoptions(target.workdir)
         prepare(target, sandbox_info, env)
         previous = previous_plan(target.workdir)
         (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
         rules = rules_for(target, base, None)
         scan = PolicyScan.start(target, rules, pool) if policy and mode != "destroy" else None
+        if scan is not None:
+            cleanup.callback(scan.close)
         call = _PlanCall(target, env, options, policy, on_event)
         result, content = _planned(call)
         result, content = _adopted_or_listed(call, adopt, sandbox_info, result, content)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from loono_infra.clients import checkov as ck
+from loono_infra.clients.checkov_worker import WarmCheckov
 from loono_infra.core.decision import Decision
 from loono_infra.core.errors import TerraformError
 from loono_infra.core.files import write_atomically
@@ -57,8 +58,10 @@ def start_module_scan(inputs: PolicyInputs, pool: ThreadPoolExecutor) -> Future[
     return pool.submit(ck.cached_scan, inputs.cache_dir, key, args, "the Terraform modules")
 
 
-def scan_plan(inputs: PolicyInputs, judged: dict[str, Any], judged_file: Path) -> ck.Scan:
-    """Scans the judged view of the (redacted) plan, reusing the verdict of an identical view.
+def scan_plan(inputs: PolicyInputs, judged: dict[str, Any], judged_file: Path,
+              warm: WarmCheckov | None = None) -> ck.Scan:
+    """Scans the judged view of the (redacted) plan, reusing the verdict of an identical view;
+    a new view is scanned by the warm Checkov when there is one.
 
     The view is written to judged_file (mode 0600) for Checkov to read.
     """
@@ -67,7 +70,8 @@ def scan_plan(inputs: PolicyInputs, judged: dict[str, Any], judged_file: Path) -
     judged_file.chmod(0o600)
     key = "plan-" + ck.digest_of([*inputs.identity(), text.encode()])
     args = ck.plan_args(inputs.checkov, judged_file, inputs.policies_dir)
-    return ck.cached_scan(inputs.cache_dir, key, args, "the plan")
+    return ck.cached_scan(inputs.cache_dir, key, args, "the plan",
+                          ck.run_checkov if warm is None else warm.scan)
 
 
 def load_enforcement_for(inputs: PolicyInputs) -> Enforcement:
@@ -94,12 +98,19 @@ class PolicyScan:
     """One plan's policy scan: start() before Terraform plans, verdict() once it has."""
 
     def __init__(self, target: Target, rules: Rules, inputs: PolicyInputs | None,
-                 modules: Future[ck.Scan] | None, problem: str | None) -> None:
+                 modules: Future[ck.Scan] | None, problem: str | None,
+                 warm: WarmCheckov | None = None) -> None:
         self._target = target
         self._rules = rules
         self._inputs = inputs
         self._modules = modules
         self._problem = problem
+        self._warm = warm
+
+    def close(self) -> None:
+        """Stops the warm Checkov if the plan never needed it (cached, or the plan failed)."""
+        if self._warm is not None:
+            self._warm.close()
 
     @classmethod
     def start(cls, target: Target, rules: Rules, pool: ThreadPoolExecutor) -> PolicyScan:
@@ -113,7 +124,8 @@ class PolicyScan:
                                   rules.trusted.policies_dir, workspace.policy_cache_dir)
         except ck.CheckovError as error:
             return cls(target, rules, None, None, error.message)
-        return cls(target, rules, inputs, start_module_scan(inputs, pool), None)
+        warm = WarmCheckov.start(inputs.checkov, ck.checkov_version(inputs.checkov))
+        return cls(target, rules, inputs, start_module_scan(inputs, pool), None, warm)
 
     def verdict(self, env: Mapping[str, str], result: Plan,
                 content: PlanContent | None) -> Decision:
@@ -131,7 +143,8 @@ class PolicyScan:
             enforcement = load_enforcement_for(self._inputs)
             view = judged_view(json.loads(content.redacted),
                                provider_shapes(self._target, env, self._inputs.cache_dir))
-            plan_scan = scan_plan(self._inputs, view, self._target.workdir / JUDGED_PLAN)
+            plan_scan = scan_plan(self._inputs, view, self._target.workdir / JUDGED_PLAN,
+                                  self._warm)
             modules = self._modules.result()
         except (ck.CheckovError, TerraformError) as error:
             return refusal(settings, result.digest, error.message)

@@ -1,0 +1,139 @@
+"""The warm Checkov of the plan scan: the same verdict as a cold one, and it fails closed
+(killed mid-scan, hung past the timeout, garbage on its pipe, another Checkov version)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from loono_infra.clients import checkov as ck
+from loono_infra.clients.checkov_worker import WarmCheckov
+from tests.conftest import PROJECT_ROOT
+
+pytestmark = pytest.mark.integration
+POLICIES = PROJECT_ROOT / "policies"
+
+
+def _plan_document(folder: Path) -> Path:
+    bucket = {"address": "aws_s3_bucket.logs", "mode": "managed", "type": "aws_s3_bucket",
+              "name": "logs", "provider_name": "registry.terraform.io/hashicorp/aws",
+              "values": {"bucket": "loono-logs", "force_destroy": False, "tags": None}}
+    path = folder / "plan.json"
+    path.write_text(json.dumps({
+        "format_version": "1.2", "terraform_version": "1.15.5",
+        "planned_values": {"root_module": {"resources": [bucket]}},
+        "resource_changes": [{**{k: bucket[k] for k in ("address", "mode", "type", "name",
+                                                       "provider_name")},
+                              "change": {"actions": ["create"], "before": None,
+                                         "after": bucket["values"], "after_unknown": {}}}],
+        "configuration": {"root_module": {"resources": [{
+            "address": "aws_s3_bucket.logs", "mode": "managed", "type": "aws_s3_bucket",
+            "name": "logs", "provider_config_key": "aws",
+            "expressions": {"bucket": {"constant_value": "loono-logs"}}}]}}}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def checkov() -> Path:
+    return ck.find_checkov(PROJECT_ROOT)
+
+
+def _warm(checkov: Path, version: str | None = None) -> WarmCheckov:
+    warm = WarmCheckov.start(checkov, version or ck.checkov_version(checkov))
+    assert warm is not None, "no interpreter beside Checkov"
+    return warm
+
+
+def _outcomes(scan: ck.Scan) -> set[tuple[str, str, str]]:
+    return {(r.check_id, r.resource, r.outcome) for r in scan.results}
+
+
+def test_a_warm_scan_gives_the_cold_verdict(checkov: Path, tmp_path: Path) -> None:
+    args = ck.plan_args(checkov, _plan_document(tmp_path), POLICIES)
+    cold = ck.run_checkov(args, "the plan")
+    warm = _warm(checkov).scan(args, "the plan")
+    assert _outcomes(warm) == _outcomes(cold) and warm.resource_count == cold.resource_count
+    assert any(outcome == "failed" for _, _, outcome in _outcomes(warm))  # a real verdict
+
+
+def _sleeping_policies(folder: Path) -> Path:
+    policies = folder / "policies"
+    policies.mkdir()
+    (policies / "__init__.py").write_text("", encoding="utf-8")  # Checkov loads packages
+    (policies / "sleeps.py").write_text("import time\ntime.sleep(600)\n", encoding="utf-8")
+    return policies
+
+
+def test_a_hung_scan_is_stopped_at_the_timeout(checkov: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ck.TIMEOUT_ENV, "8")
+    warm = _warm(checkov)
+    args = ck.plan_args(checkov, _plan_document(tmp_path), _sleeping_policies(tmp_path))
+    started = time.monotonic()
+    with pytest.raises(ck.CheckovError, match="Checkov timed out after 8 s scanning the plan"):
+        warm.scan(args, "the plan")
+    assert time.monotonic() - started < 30 and warm.process.poll() is not None
+
+
+def test_a_worker_killed_mid_scan_is_a_crash(checkov: Path, tmp_path: Path) -> None:
+    warm = _warm(checkov)
+    args = ck.plan_args(checkov, _plan_document(tmp_path), _sleeping_policies(tmp_path))
+
+    def kill_once_scanning() -> None:
+        time.sleep(5)  # imported, asked, stuck in the sleeping policy
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(warm.process.pid, signal.SIGKILL)
+
+    threading.Thread(target=kill_once_scanning, daemon=True).start()
+    with pytest.raises(ck.CheckovError, match=r"Checkov crashed \(exit -9\) scanning the plan"):
+        warm.scan(args, "the plan")
+
+
+def _fake_interpreter(folder: Path, answer: str) -> Path:
+    """A 'Checkov' whose interpreter says it is ready, then answers `answer`."""
+    bin_dir = folder / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "checkov").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "python").write_text(
+        '#!/bin/sh\necho \'{"ready": true, "version": "3.3.30"}\'\nread request\n'
+        f"echo '{answer}'\n")
+    for name in ("checkov", "python"):
+        (bin_dir / name).chmod(0o755)
+    return bin_dir / "checkov"
+
+
+def test_garbage_on_the_pipe_is_refused(tmp_path: Path) -> None:
+    fake = _fake_interpreter(tmp_path, "Segmentation fault (core dumped)")
+    warm = WarmCheckov.start(fake, "3.3.30")
+    assert warm is not None
+    with pytest.raises(ck.CheckovError, match="not JSON scanning the plan"):
+        warm.scan([str(fake), "-f", "plan.json"], "the plan")
+
+
+def test_an_answer_that_is_no_report_is_refused(tmp_path: Path) -> None:
+    fake = _fake_interpreter(tmp_path, '{"exit": 0, "stdout": "[]"}')
+    warm = WarmCheckov.start(fake, "3.3.30")
+    assert warm is not None
+    with pytest.raises(ck.CheckovError, match="unexpected Checkov report shape"):
+        warm.scan([str(fake), "-f", "plan.json"], "the plan")
+
+
+def test_another_checkov_version_is_refused(checkov: Path, tmp_path: Path) -> None:
+    warm = _warm(checkov, version="2.0.1")
+    args = ck.plan_args(checkov, _plan_document(tmp_path), POLICIES)
+    with pytest.raises(ck.CheckovError, match=r"warm Checkov is version 3\.3\.30, not 2\.0\.1"):
+        warm.scan(args, "the plan")
+    assert warm.process.poll() is not None
+
+
+def test_no_interpreter_beside_checkov_means_no_worker(tmp_path: Path) -> None:
+    lonely = tmp_path / "checkov"
+    lonely.write_text("#!/bin/sh\nexit 0\n")
+    assert WarmCheckov.start(lonely, None) is None
