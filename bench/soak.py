@@ -105,11 +105,22 @@ def run(project: Path, peaks: Peaks, *args: str) -> int:
     return process.returncode
 
 
+SANDBOX_MARKERS = ("loono_infra.sandbox.server", "docker-registry serve")
+
+
+def _processes(project: Path, sandbox_too: bool) -> list[str]:
+    """Processes of the project (its own sandbox left out unless sandbox_too) or Terraform's."""
+    return [line for line in subprocess.run(["ps", "-eo", "pid,args"], capture_output=True,
+                                            text=True, check=False).stdout.splitlines()
+            if (str(project) in line and (sandbox_too or not any(
+                marker in line for marker in SANDBOX_MARKERS)))
+            or any(marker in line for marker in TERRAFORM_MARKERS)]
+
+
 def _leftovers(project: Path) -> list[str]:
-    """Terraform processes still running, and temporary or half-written files."""
-    running = [line for line in subprocess.run(["ps", "-eo", "pid,args"], capture_output=True,
-                                               text=True, check=False).stdout.splitlines()
-               if str(project) in line or any(m in line for m in TERRAFORM_MARKERS)]
+    """Terraform or loono-infra processes still running (the bench's own sandbox aside: it
+    stops with the scratch project, checked after), and temporary or half-written files."""
+    running = _processes(project, sandbox_too=False)
     partial = [str(path) for path in (project / ".loono").rglob(".*")
                if path.is_file() and (path.name.startswith((".plan", ".tfstate"))
                                       or ".json." in path.name or ".tfplan." in path.name)]
@@ -146,6 +157,8 @@ def main() -> int:
             print(f"cycle {cycle + 1:2d}: {peaks.seconds[-1]:5.1f} s")
         time.sleep(1)
         leftovers = _leftovers(project)
+    time.sleep(1)
+    leftovers += _processes(project, sandbox_too=True)  # the sandbox stopped with the project
     for line in leftovers:
         print(f"left behind: {line}")
     print(f"peak RSS: loono-infra {peaks.ours_kib / 1024:.0f} MiB, Terraform "
