@@ -199,14 +199,16 @@ def _expect_decision(gate: str) -> Any:
 
 def _expect_bootstrap(document: Any) -> None:
     assert document["created"] == []  # the fixture's plan made them; this run changes nothing
-    assert sorted(document["existing"]) == sorted(["loono-terraform-state-sandbox",
-                                                   "loono-terraform-locks"]), document
+    assert sorted(document["existing"]) == [
+        "dynamodb table loono-terraform-locks", "s3 bucket loono-terraform-state-sandbox",
+        "s3 bucket loono-terraform-state-sandbox-audit (object lock)"], document
 
 
 def _expect_status(document: Any) -> None:
     assert (document["environment"], document["deployed"], document["healthy"]) == (
         "sandbox", False, False), document
-    assert document["running"] == 0 and document["task_definition"].startswith("loono-sbx")
+    assert document["running"] == 0  # Terraform's template revision, nothing deployed on it
+    assert document["task_definition"].rsplit("/", 1)[-1].startswith("loono-sbx-config:")
 
 
 JSON_ROUND: list[tuple[tuple[str, ...], Any]] = [

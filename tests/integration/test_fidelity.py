@@ -127,3 +127,25 @@ def test_an_alarm_cannot_publish_to_a_topic_whose_key_shuts_cloudwatch_out(
                 sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=2,
                                     MaxNumberOfMessages=10).get("Messages", [])]
     assert received == ["fidelity-own-key"]  # alias/aws/sns: KMS AccessDenied, nothing sent
+
+
+def test_a_retried_lock_write_succeeds_and_another_lock_is_still_refused(
+        sandbox: SandboxInfo, aws: Any) -> None:
+    """A conditional PutItem repeated with the identical item (a retry whose first answer was
+    lost) succeeds; another run's lock fails the condition as on AWS."""
+    dynamodb = aws("dynamodb")
+    table = "loono-retry-locks"
+    dynamodb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                          KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "LockID",
+                                                 "AttributeType": "S"}])
+    mine = {"LockID": {"S": "state/sandbox"}, "Info": {"S": '{"ID": "a1", "Operation": "Apply"}'}}
+    condition = {"ConditionExpression": "attribute_not_exists(LockID)"}
+    dynamodb.put_item(TableName=table, Item=mine, **condition)
+    dynamodb.put_item(TableName=table, Item=mine, **condition)  # the retry
+    theirs = {**mine, "Info": {"S": '{"ID": "b2", "Operation": "Apply"}'}}
+    with pytest.raises(ClientError) as refused:
+        dynamodb.put_item(TableName=table, Item=theirs, **condition)
+    assert refused.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    stored = dynamodb.get_item(TableName=table, Key={"LockID": {"S": "state/sandbox"}})["Item"]
+    assert stored == mine

@@ -20,6 +20,7 @@ from loono_infra.sandbox.server.deployments import (
     list_tasks_filters_by_service,
     update_service_starts_deployment,
 )
+from loono_infra.sandbox.server.retries import retried_conditional_writes_succeed_once_applied
 from loono_infra.sandbox.server.revisions import (
     family_names_latest_active_revision,
     inactive_revisions_start_nothing,
@@ -164,6 +165,7 @@ FIXES: tuple[Callable[[], None], ...] = (
     inactive_revisions_start_nothing,
     load_balancers_need_room_in_their_subnets,
     rds_refuses_unknown_engine_versions,
+    retried_conditional_writes_succeed_once_applied,
 )
 
 
