@@ -71,12 +71,13 @@ class FakeGitHub:
                 return item
         return None
 
-    def open_issue(self, title: str, body: str, labels: list[str]) -> dict[str, Any]:
+    def open_issue(self, title: str, body: str, labels: list[str],
+                   author: str = "github-actions[bot]") -> dict[str, Any]:
         """An issue as POST /repos/{repo}/issues creates it (numbers shared with pulls)."""
         number = max([0, *self.pulls, *self.issues]) + 1
         self.issues[number] = {
             "number": number, "title": title, "body": body, "state": "open",
-            "state_reason": None, "user": _user("github-actions[bot]"),
+            "state_reason": None, "user": _user(author),
             "labels": [{"name": name} for name in labels],
             "url": f"{self.base_url}/repos/{REPO}/issues/{number}",
             "html_url": f"https://github.com/{REPO}/issues/{number}"}
@@ -183,18 +184,24 @@ class Routes:
         query = parse_qs(self.query)
         state = (query.get("state") or ["open"])[-1]
         wanted = {name for value in query.get("labels", []) for name in value.split(",") if name}
-        return [issue for issue in self.fake.issues.values()
+        creator = (query.get("creator") or [None])[-1]
+        pulls = [self._issue_of(pull) for pull in self.fake.pulls.values()]  # GitHub lists them
+        return [issue for issue in [*self.fake.issues.values(), *pulls]
                 if state in ("all", issue["state"])
-                and wanted <= {label["name"] for label in issue["labels"]}]
+                and wanted <= {label["name"] for label in issue.get("labels", [])}
+                and creator in (None, issue["user"]["login"])]
 
     def issue(self, m: re.Match[str]) -> Any:
         if int(m["n"]) in self.fake.issues:
             return self.fake.issues[int(m["n"])]
         pull = self.fake.pulls.get(int(m["n"]))
-        if pull is None:
-            return None
+        return None if pull is None else self._issue_of(pull)
+
+    def _issue_of(self, pull: dict[str, Any]) -> dict[str, Any]:
+        """A pull request as the issues API shows it (with a pull_request member)."""
         return {"number": pull["number"], "state": pull["state"], "user": pull["user"],
-                "title": "change", "pull_request": {"url": pull["url"]},
+                "title": "change", "body": pull.get("body"), "labels": [],
+                "pull_request": {"url": pull["url"]},
                 "url": f"{self.fake.base_url}/repos/{REPO}/issues/{pull['number']}"}
 
     def issue_comments(self, m: re.Match[str]) -> Any:

@@ -7,6 +7,7 @@ says so on the issue and closes it. All through the one GitHub client, retried l
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from loono_infra.clients.github import GitHubContext, github_client
@@ -20,10 +21,20 @@ def marker(environment: str) -> str:
     return f"<!-- loono-infra:drift:{environment} -->"
 
 
+AUTHOR_ENV = "LOONO_DRIFT_ISSUE_AUTHOR"
+DEFAULT_AUTHOR = "github-actions[bot]"  # who the workflow's token writes as
+
+
 def _open_issue(repo: Any, environment: str) -> Any:
-    """The environment's open drift issue, if any (found by its marker, not its title)."""
-    return next((issue for issue in repo.get_issues(state="open", labels=[LABEL])
-                 if marker(environment) in (issue.body or "")), None)
+    """The environment's open drift issue, if any: found by its marker among every open issue
+    (not by its label, which GitHub drops silently for a token that may not set labels, nor by
+    its title), written by the drift job's own identity (anyone may paste the marker into an
+    issue or a pull request; GitHub lists pull requests as issues too)."""
+    author = os.environ.get(AUTHOR_ENV) or DEFAULT_AUTHOR
+    return next((issue for issue in repo.get_issues(state="open", creator=author)
+                 if issue.pull_request is None and issue.user is not None
+                 and issue.user.login == author and marker(environment) in (issue.body or "")),
+                None)
 
 
 def track_drift(context: GitHubContext, environment: str, drifted: int, markdown: str,

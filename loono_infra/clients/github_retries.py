@@ -38,9 +38,13 @@ class RetryBudget:
     max_wait_seconds: float = 60.0
 
 
+SECONDARY_LIMIT_WAIT = 60.0  # GitHub: without retry-after, wait at least a minute
+
+
 def asked_wait(error: BaseException, now: float | None = None) -> float | None:
-    """Seconds GitHub asked to wait before the next request (retry-after or the rate limit's
-    reset), or None when it asked nothing."""
+    """Seconds GitHub asked to wait before the next request (retry-after, the rate limit's
+    reset, or a minute for a secondary limit that names no time), or None when it asked
+    nothing."""
     headers: dict[str, str] = getattr(error, "headers", None) or {}
     try:
         if "retry-after" in headers:
@@ -50,7 +54,9 @@ def asked_wait(error: BaseException, now: float | None = None) -> float | None:
             return max(0.0, reset - (time.time() if now is None else now)) + 1.0
     except ValueError:
         return None
-    return None
+    message = str((getattr(error, "data", None) or {}).get("message", "")) \
+        if isinstance(getattr(error, "data", None), dict) else ""
+    return SECONDARY_LIMIT_WAIT if "secondary rate limit" in message.lower() else None
 
 
 def _transient(error: BaseException) -> bool:

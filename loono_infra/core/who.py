@@ -8,10 +8,14 @@ import socket
 
 
 def who_runs() -> str:
-    """The GitHub actor and run inside Actions, else user@host."""
-    actor, run = os.environ.get("GITHUB_ACTOR"), os.environ.get("GITHUB_RUN_ID")
+    """Inside Actions who started this attempt (a re-run's actor, not the first run's) and the
+    run, else user@host."""
+    env = os.environ
+    actor = env.get("GITHUB_TRIGGERING_ACTOR") or env.get("GITHUB_ACTOR")
+    run, attempt = env.get("GITHUB_RUN_ID"), env.get("GITHUB_RUN_ATTEMPT")
     if actor:
-        return f"{actor} (GitHub Actions run {run})" if run else actor
+        where = f"run {run}" + (f" attempt {attempt}" if attempt and attempt != "1" else "")
+        return f"{actor} (GitHub Actions {where})" if run else actor
     try:
         user = getpass.getuser()
     except (KeyError, OSError):

@@ -44,8 +44,8 @@ class RolloutWatcher:
         self._since = since
 
     def __call__(self, seen: Observation, elapsed: float, left: float) -> None:
-        ours = next((d for d in seen.deployments
-                     if d.get("taskDefinition") == self.task_definition), {})
+        mine = [d for d in seen.deployments if d.get("taskDefinition") == self.task_definition]
+        ours = next((d for d in mine if d.get("status") == "PRIMARY"), mine[0] if mine else {})
         self.listener(RolloutProgress(
             short_revision(self.task_definition), str(ours.get("rolloutState", "?")),
             int(ours.get("runningCount", 0)), int(ours.get("desiredCount", 0)),

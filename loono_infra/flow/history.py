@@ -37,11 +37,13 @@ class ApplyRecord:
     emergency_record: str | None = None  # the audit bucket's key of a break-glass apply
 
     @classmethod
-    def of(cls, result: ApplyResult) -> ApplyRecord:
+    def of(cls, result: ApplyResult, outcome: str = "applied") -> ApplyRecord:
+        """The record of result; outcome says how it ended (the counts are the plan's when it
+        did not end applied)."""
         summary = result.applied
         emergency = (result.emergency or {}).get("key")
         return cls(result.environment, result.sandbox, result.digest,
-                   datetime.now(UTC).isoformat(timespec="seconds"), who_runs(), "applied",
+                   datetime.now(UTC).isoformat(timespec="seconds"), who_runs(), outcome,
                    summary.add, summary.change, summary.destroy,
                    str(emergency) if emergency else None)
 
@@ -53,9 +55,10 @@ class ApplyRecord:
         return path
 
 
-def record_apply(settings: Settings, result: ApplyResult) -> Path:
+def record_apply(settings: Settings, result: ApplyResult, outcome: str = "applied") -> Path:
     """Keeps the apply's record in the environment's applies folder."""
-    return ApplyRecord.of(result).write(Project.of(settings).applies_dir(settings, result.sandbox))
+    record = ApplyRecord.of(result, outcome)
+    return record.write(Project.of(settings).applies_dir(settings, result.sandbox))
 
 
 @dataclass(frozen=True)

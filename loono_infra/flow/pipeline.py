@@ -266,6 +266,7 @@ def apply(plan_: Plan, settings: Settings | None = None, *, engine: Engine | Non
                 commands.apply(target.engine, target.workdir, env, PLAN_FILE, lock_timeout,
                                on_event)
         except TerraformError as error:
+            _keep_record(settings, plan_, "failed: Terraform reported an error")
             _refuse_stale(error, settings.environment)
             _restore_service(settings, plan_)
             raise
@@ -274,18 +275,31 @@ def apply(plan_: Plan, settings: Settings | None = None, *, engine: Engine | Non
             (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
             _restore_service(settings, plan_)
             planned = sum(1 for change in plan_.changes if change.changes_something)
-            raise ApplyInterruptedError(
-                settings.environment, commands.applied_count(stopped.completed), planned,
-                clean=stopped.completed.returncode >= 0) from None
+            applied = commands.applied_count(stopped.completed)
+            _keep_record(settings, plan_, f"interrupted: {applied} of {planned} applied")
+            raise ApplyInterruptedError(settings.environment, applied, planned,
+                                        clean=stopped.completed.returncode >= 0) from None
         plan_.plan_file.unlink(missing_ok=True)
         (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
         values = commands.outputs(target.engine, target.workdir, env)
-    rollout = _converge_service(settings, plan_) if plan_.mode != "destroy" else None
+    try:
+        rollout = _converge_service(settings, plan_) if plan_.mode != "destroy" else None
+    except LoonoError:
+        _keep_record(settings, plan_, "applied; the service did not take the new configuration")
+        raise
     result = ApplyResult(settings.environment, plan_.sandbox, plan_.digest, plan_.summary, values,
                          emergency.as_dict() if emergency else None, rollout)
-    with contextlib.suppress(LoonoError, OSError):  # it was applied: the record is a bonus
-        record_apply(settings, result)
+    _keep_record(settings, plan_, "applied", result)
     return result
+
+
+def _keep_record(settings: Settings, plan_: Plan, outcome: str,
+                 result: ApplyResult | None = None) -> None:
+    """The apply's record, however it ended (flow/history.py); never in the way of the apply's
+    own outcome."""
+    kept = result or ApplyResult(settings.environment, plan_.sandbox, plan_.digest, plan_.summary)
+    with contextlib.suppress(LoonoError, OSError):
+        record_apply(settings, kept, outcome)
 
 
 def _refuse_queued_major_upgrade(settings: Settings, content: PlanContent | None) -> None:

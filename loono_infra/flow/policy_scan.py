@@ -25,6 +25,7 @@ from loono_infra.core.files import write_atomically
 from loono_infra.core.plans import JUDGED_PLAN, Plan, PlanContent
 from loono_infra.core.render import LOCK_FILE
 from loono_infra.core.terraform import commands
+from loono_infra.flow.repository import untrusted_gate_files
 from loono_infra.flow.targets import Target
 from loono_infra.flow.trusted import Rules
 from loono_infra.gates.policy.enforcement import ENFORCEMENT_FILE, Enforcement, load_enforcement
@@ -119,6 +120,11 @@ class PolicyScan:
         workspace = target.project
         if rules.trusted is None:
             return cls(target, rules, None, None, rules.problem)
+        untrusted = untrusted_gate_files(workspace.root)
+        if untrusted:
+            return cls(target, rules, None, None, "files in the checkout would decide the "
+                       "policy gate, which judges only with the trusted rules: remove "
+                       + ", ".join(untrusted))
         try:
             inputs = PolicyInputs(ck.find_checkov(workspace.root), workspace.modules_dir,
                                   rules.trusted.policies_dir, workspace.policy_cache_dir)

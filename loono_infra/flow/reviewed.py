@@ -49,11 +49,10 @@ def record_block(head_sha: str, plans: Sequence[Plan]) -> str:
 
 def parse_record(bodies: Sequence[str]) -> dict[str, Any] | None:
     """The newest record among comment bodies, or None."""
-    for body in reversed(bodies):
-        match = _RECORD.search(body)
-        if match:
+    for body in reversed(bodies):  # in a body the last block counts: the report appends its
+        for found in reversed(_RECORD.findall(body)):  # record after all a change can write
             try:
-                record: dict[str, Any] = json.loads(match[1])
+                record: dict[str, Any] = json.loads(found)
                 return record
             except ValueError:
                 continue

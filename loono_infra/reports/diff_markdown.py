@@ -9,6 +9,7 @@ Markdown, and a note says where the rest is (the job summary, the redacted plan 
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -20,7 +21,14 @@ Scrub = Callable[[str], str]
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("`", "'")
+    """Text for a table cell or <summary>: HTML escaped (a for_each key may hold markup)."""
+    return html.escape(text, quote=False).replace("|", "\\|").replace("`", "'")
+
+
+def _code(text: str) -> str:
+    """Text for a fenced block: no fence ends it, and no HTML comment opens in the raw
+    Markdown (the report's hidden record is one)."""
+    return text.replace("```", "'''").replace("<!--", "<!\u2060--")
 
 
 def table_row(diff: ResourceDiff) -> str:
@@ -31,7 +39,7 @@ def table_row(diff: ResourceDiff) -> str:
 
 def details_block(diff: ResourceDiff) -> str:
     lines = [f"- {a.path}: {a.before}\n+ {a.path}: {a.after}" for a in diff.attributes]
-    body = "\n".join(lines).replace("```", "'''")
+    body = _code("\n".join(lines))
     count = len(diff.attributes)
     return (f"<details><summary><code>{_cell(diff.address)}</code>: {diff.action}, {count} "
             f"attribute{'s' if count != 1 else ''}</summary>\n\n```diff\n{body}\n```\n\n"

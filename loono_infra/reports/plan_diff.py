@@ -72,8 +72,18 @@ def _leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:
         yield path, value
 
 
+def _holds_unknown(unknown: Any) -> bool:
+    if isinstance(unknown, dict):
+        return any(_holds_unknown(item) for item in unknown.values())
+    if isinstance(unknown, list):
+        return any(_holds_unknown(item) for item in unknown)
+    return unknown is True
+
+
 def _unknown_paths(unknown: Any, path: str = "") -> set[str]:
-    if unknown is True:
+    """Paths whose value Terraform learns while applying; a list (a block such as
+    load_balancer) holding any such value is unknown as a whole (its leaves are not split)."""
+    if unknown is True or (isinstance(unknown, list) and _holds_unknown(unknown)):
         return {path}
     if isinstance(unknown, dict):
         return {p for key, item in unknown.items()

@@ -26,6 +26,7 @@ from loono_infra.core.terraform.events import TerraformEvent
 PLAIN_KINDS = frozenset({"apply_start", "apply_progress", "apply_complete", "apply_errored",
                          "planned_change", "resource_drift", "change_summary", "diagnostic"})
 _DONE = frozenset({"apply_complete", "apply_errored"})
+_COUNTED = frozenset({"create", "update", "delete", "replace"})  # data source reads are not
 
 
 def _elapsed(seconds: float) -> str:
@@ -63,8 +64,9 @@ class ProgressView:
             self.in_flight[event.address] = (event.action or "", self.clock())
         elif event.kind in _DONE:
             self.in_flight.pop(event.address, None)
-            self.done += 1
-            self.failed += event.kind == "apply_errored"
+            counted = event.action in _COUNTED
+            self.done += counted
+            self.failed += counted and event.kind == "apply_errored"
 
     def _print_line(self, event: TerraformEvent) -> None:
         stamp = datetime.now().strftime("%H:%M:%S")

@@ -248,3 +248,4 @@ def test_a_malformed_answer_refuses(github: FakeGitHub) -> None:
     github.reviews[7].append({"id": 99, "state": "APPROVED", "commit_id": HEAD})  # no user
     with pytest.raises(ApprovalError, match="malformed review"):
         judge(github)
+

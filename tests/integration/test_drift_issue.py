@@ -62,6 +62,28 @@ def test_the_open_issue_is_found_past_the_first_page(github: FakeGitHub) -> None
     assert any("page=2" in query for query in github.queries)
 
 
+def test_a_pull_request_carrying_the_marker_is_not_the_drift_issue(github: FakeGitHub) -> None:
+    github.add_pull(3, "mallory", "d" * 40)
+    github.pulls[3]["body"] = marker("production")  # GitHub lists pull requests as issues too
+    assert track_drift(_context(github), "production", 0, "none", RUN) == "none"
+    assert github.pulls[3]["state"] == "open" and github.writes == []
+    assert track_drift(_context(github), "production", 1, "drift", RUN) == "opened"
+
+
+def test_an_issue_whose_label_was_dropped_is_still_found(github: FakeGitHub) -> None:
+    github.open_issue("Drift in production", marker("production"), [])  # no label kept
+    assert track_drift(_context(github), "production", 2, "drift", RUN) == "updated"
+    assert len(github.issues) == 1
+
+
+def test_an_issue_someone_else_wrote_with_the_marker_is_not_taken(github: FakeGitHub) -> None:
+    planted = github.open_issue("Drift in production", marker("production"), [LABEL],
+                                author="mallory")
+    assert track_drift(_context(github), "production", 1, "drift", RUN) == "opened"
+    assert planted["body"] == marker("production") and planted["state"] == "open"
+    assert len(_open(github)) == 2
+
+
 def test_a_read_only_token_fails_with_the_reason_and_writes_nothing(github: FakeGitHub) -> None:
     github.read_only.add("test-token")
     with pytest.raises(LoonoError, match=r"drift issue of production: .*HTTP 403"):

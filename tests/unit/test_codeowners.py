@@ -118,3 +118,12 @@ def test_any_file_parses_and_answers_without_raising(
 def test_a_last_star_line_owns_every_path(lines: list[tuple[str, str]], path: str) -> None:
     text = "\n".join(f"{pattern} {owner}" for pattern, owner in lines) + "\n* @x\n"
     assert parse_codeowners(text).owners_of(path) == ("@x",)
+
+
+@pytest.mark.parametrize(("line", "deep", "top"), [
+    ("**/* @all", ("@all",), ("@all",)), ("/**/* @all", ("@all",), ("@all",)),
+    ("/* @root", (), ("@root",))])
+def test_patterns_without_a_directory_part_answer_without_raising(
+        line: str, deep: tuple[str, ...], top: tuple[str, ...]) -> None:
+    owners = parse_codeowners(line)
+    assert (owners.owners_of("a/b/c.tf"), owners.owners_of("top.tf")) == (deep, top)

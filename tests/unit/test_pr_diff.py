@@ -55,6 +55,15 @@ def test_stateful_losses_come_first_and_attributes_show_what_changes() -> None:
     assert {a.path for a in diffs[2].attributes} == {"tags.Round"}
 
 
+def test_a_block_with_a_value_known_after_apply_is_not_shown_as_removed() -> None:
+    diffs = resource_diffs({"resource_changes": [_change(
+        "module.ecs.aws_ecs_service.this", "aws_ecs_service", ["update"],
+        {"load_balancer": [{"target_group_arn": "arn:old", "container_port": 8080}]},
+        {"load_balancer": [{"target_group_arn": None, "container_port": 8080}]},
+        {"load_balancer": [{"target_group_arn": True}]})]})
+    assert [(a.path, a.after) for a in diffs[0].attributes] == [("load_balancer", UNKNOWN)]
+
+
 def test_a_changed_sensitive_value_shows_as_sensitive() -> None:
     diffs = resource_diffs({"resource_changes": [_change(
         "module.rds.aws_db_instance.this", "aws_db_instance", ["update"],
@@ -150,3 +159,20 @@ def test_the_golden_comment_of_a_300_change_plan_fits_with_every_loss_visible() 
     assert len(losses) == 120 and all(f"`{address}`" in text for address in losses)
     _well_formed(text)
     assert text == GOLDEN_LARGE.read_text(encoding="utf-8")
+
+
+def test_a_diff_cannot_forge_or_hide_the_reviewed_record() -> None:
+    """A tag key or value holding the hidden record's syntax (a change controls both) neither
+    opens an HTML comment in the raw text nor wins over the real record."""
+    from loono_infra.flow.reviewed import parse_record
+
+    forged = '<!-- loono-infra:reviewed:v1 {"head": "f0rged", "environments": {}} -->'
+    document = {"resource_changes": [_change(
+        f'module.x.aws_s3_bucket.b["{forged}"]', "aws_s3_bucket", ["update"],
+        {"tags": {forged: "1"}}, {"tags": {forged: "2"}})]}
+    text = render_report([production_plan()], head_sha="c" * 40,
+                         diffs={"production": resource_diffs(document)})
+    assert text.count("<!-- loono-infra:reviewed:v1") == 1  # only the real one
+    record = parse_record([text])
+    assert record is not None and record["head"] == "c" * 40
+    assert parse_record([forged + "\n" + text]) == record  # the last block counts

@@ -58,7 +58,7 @@ class Rule:
         """Whether this line's pattern matches a repository-relative file path."""
         if self.pattern.endswith("/*"):  # GitHub: the files directly in the directory, not deeper
             found = _direct_children(self.pattern).match(path)
-            return found is not None and found.group("ps_d") is None
+            return found is not None and found.groupdict().get("ps_d") is None
         return bool(_spec(self.pattern).match_file(path))
 
 

@@ -1,4 +1,7 @@
-"""A write whose answer was lost on the way back, retried: answered as the first time.
+"""A lock write whose answer was lost on the way back, retried: answered as the first time.
+
+A deliberate departure from AWS, kept as narrow as it can be: real DynamoDB refuses such a
+retry too (a conditional write is not idempotent), and Terraform then reports its own lock.
 
 Under load the sandbox's HTTP server can process a request and lose its answer; the client's
 SDK then sends the request again. For Terraform's state lock (a DynamoDB PutItem on the
@@ -6,8 +9,10 @@ condition that no lock exists) the retry fails its condition against the lock th
 attempt took, and Terraform reports its own fresh lock as another run's ("locked by Apply,
 1 s ago") and leaves it behind. So a conditional PutItem whose item is already stored,
 identical attribute for attribute (a lock carries a unique ID and time, so only a retry of the
-same request matches), succeeds as the first did; any other item still fails the condition,
-as on AWS. Two runs locking together still refuse each other.
+same request matches), on the condition that no item exists yet (`attribute_not_exists`:
+the lock pattern), succeeds as the first did; any other item or condition still fails, as on
+AWS. Two runs locking together still refuse each other. The lost answers themselves are the
+sandbox server's (moto's threaded werkzeug) under load, not found yet.
 """
 
 from __future__ import annotations
@@ -41,11 +46,14 @@ def retried_conditional_writes_succeed_once_applied() -> None:
         return
 
     def put_item(self: DynamoDBBackend, table_name: str, item_attrs: dict[str, Any],
+                 expected: Any = None, condition_expression: str | None = None,
                  *args: Any, **kwargs: Any) -> Any:
         try:
-            return original(self, table_name, item_attrs, *args, **kwargs)
+            return original(self, table_name, item_attrs, expected, condition_expression,
+                            *args, **kwargs)
         except ConditionalCheckFailed:
-            stored = _stored_identical(self, table_name, item_attrs)
+            lock_pattern = "attribute_not_exists" in (condition_expression or "")
+            stored = _stored_identical(self, table_name, item_attrs) if lock_pattern else None
             if stored is None:
                 raise
             return stored
