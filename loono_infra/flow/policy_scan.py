@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-import os
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -34,9 +33,6 @@ from loono_infra.gates.policy.evaluate import GATE, check_override_resources, ev
 from loono_infra.gates.policy.plan_view import Shape, judged_view, shapes_from_schema
 
 _POLICY_FILES = ("*.py", "*.yaml", "*.toml")
-# The warm Checkov (clients/checkov_worker.py) is opt-in: measured on 2 cores its import competes
-# with Terraform's plan for the CPU and costs more than it saves (bench/gate_overhead.py).
-WARM_ENV = "LOONO_CHECKOV_WARM"
 
 
 @dataclass(frozen=True)
@@ -134,8 +130,7 @@ class PolicyScan:
                                   rules.trusted.policies_dir, workspace.policy_cache_dir)
         except ck.CheckovError as error:
             return cls(target, rules, None, None, error.message)
-        warm = WarmCheckov.start(inputs.checkov, ck.checkov_version(inputs.checkov)) \
-            if os.environ.get(WARM_ENV) == "1" else None
+        warm = WarmCheckov.start(inputs.checkov, ck.checkov_version(inputs.checkov))
         return cls(target, rules, inputs, start_module_scan(inputs, pool), None, warm)
 
     def verdict(self, env: Mapping[str, str], result: Plan,
