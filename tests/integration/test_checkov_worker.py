@@ -109,19 +109,16 @@ def _fake_interpreter(folder: Path, answer: str) -> Path:
     return bin_dir / "checkov"
 
 
-def test_garbage_on_the_pipe_is_refused(tmp_path: Path) -> None:
-    fake = _fake_interpreter(tmp_path, "Segmentation fault (core dumped)")
+@pytest.mark.parametrize(("answer", "refusal"), [
+    ("Segmentation fault (core dumped)", "not JSON scanning the plan"),  # garbage on the pipe
+    ('{"exit": 0, "stdout": "[]"}', "unexpected Checkov report shape"),  # JSON, but no report
+])
+def test_an_answer_that_is_not_a_report_is_refused(tmp_path: Path, answer: str,
+                                                   refusal: str) -> None:
+    fake = _fake_interpreter(tmp_path, answer)
     warm = WarmCheckov.start(fake, "3.3.30")
     assert warm is not None
-    with pytest.raises(ck.CheckovError, match="not JSON scanning the plan"):
-        warm.scan([str(fake), "-f", "plan.json"], "the plan")
-
-
-def test_an_answer_that_is_no_report_is_refused(tmp_path: Path) -> None:
-    fake = _fake_interpreter(tmp_path, '{"exit": 0, "stdout": "[]"}')
-    warm = WarmCheckov.start(fake, "3.3.30")
-    assert warm is not None
-    with pytest.raises(ck.CheckovError, match="unexpected Checkov report shape"):
+    with pytest.raises(ck.CheckovError, match=refusal):
         warm.scan([str(fake), "-f", "plan.json"], "the plan")
 
 

@@ -8,10 +8,11 @@ values (Terraform puts none in these messages), so they can be shown and recorde
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from loono_infra.core.terraform.output import json_lines
 
 # Terraform's message types that say how a run progresses (its "machine-readable UI" docs).
 PROGRESS_KINDS = frozenset({
@@ -72,14 +73,8 @@ def event_of(message: dict[str, Any]) -> TerraformEvent | None:
 def line_listener(on_event: EventCallback) -> Callable[[str], None]:
     """A callback for a process's stdout lines that hands on the progress events among them."""
     def listen(line: str) -> None:
-        text = line.strip()
-        if not text.startswith("{"):
-            return
-        try:
-            message = json.loads(text)
-        except ValueError:
-            return
-        event = event_of(message) if isinstance(message, dict) else None
-        if event is not None:
-            on_event(event)
+        for message in json_lines(line):  # the -json stream's reader: non-JSON lines skipped
+            event = event_of(message)
+            if event is not None:
+                on_event(event)
     return listen
