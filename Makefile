@@ -79,11 +79,18 @@ lint: setup ## ruff, mypy --strict, the import contract (layers), terraform fmt 
 unit: setup ## Pure, fast tests (everything not marked integration)
 	$(VENV)/bin/pytest -q -m "not integration"
 
+# Integration tests mostly wait (on the AWS provider's polling, on containers starting): four
+# pytest-xdist workers keep two cores busy. A test file stays on one worker (--dist loadfile),
+# so its module fixtures (an applied stack) are made once; each worker has its own sandbox.
+# TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 4
+XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+
 integration: setup ## Real Terraform + real provider + sandbox
-	$(VENV)/bin/pytest -q -m integration
+	$(VENV)/bin/pytest -q $(XDIST) -m integration
 
 test: setup lint ## Every test (unit + integration) with coverage
-	$(VENV)/bin/pytest -q --durations=25 --cov=loono_infra --cov-report=term --cov-report=xml
+	$(VENV)/bin/pytest -q $(XDIST) --durations=25 --cov=loono_infra --cov-report=term --cov-report=xml
 
 bench: setup ## Benchmarks: ratios against the bare tools
 	$(PY) bench/plan_overhead.py

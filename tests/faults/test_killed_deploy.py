@@ -12,6 +12,9 @@ from loono_infra.sandbox.backend_image import build_test_backend
 from tests.faults.conftest import Sandboxed, kill_hard, wait_until
 
 pytestmark = pytest.mark.integration
+# The local name of this module's test images: its own, so the images another module (or a
+# pytest-xdist worker) builds under the same tags never replace them mid-test.
+LOCAL_IMAGE = "loono-test-killed"
 LOCK_TTL = 60  # the shortest the settings allow
 
 
@@ -37,22 +40,22 @@ def test_a_deploy_killed_after_update_service_is_seen_and_the_next_one_ends_heal
     assert checkout.run("apply").returncode == 0
     engine = docker.from_env()
     for tag, version in (("v1", "1"), ("v2", "2")):
-        build_test_backend(engine, f"loono-backend:{tag}", "healthy", version)
-    first = checkout.run("deploy", "--image", "loono-backend:v1")
+        build_test_backend(engine, f"{LOCAL_IMAGE}:{tag}", "healthy", version)
+    first = checkout.run("deploy", "--image", f"{LOCAL_IMAGE}:v1")
     assert first.returncode == 0, first.stderr
     serving = _primary(sandboxed)
-    deploy = checkout.start("deploy", "--image", "loono-backend:v2")
+    deploy = checkout.start("deploy", "--image", f"{LOCAL_IMAGE}:v2")
     wait_until(lambda: _primary(sandboxed) != serving, 180, "UpdateService of the second deploy")
     kill_hard(deploy)
     seen = _status(sandboxed)
     assert "held by" in str(seen["deploy_lock"]) and "pid" in str(seen["deploy_lock"])
     assert str(seen["task_definition"]).rsplit("/", 1)[-1] in {
         serving.rsplit("/", 1)[-1], _primary(sandboxed).rsplit("/", 1)[-1]}
-    refused = checkout.run("deploy", "--image", "loono-backend:v2")
+    refused = checkout.run("deploy", "--image", f"{LOCAL_IMAGE}:v2")
     assert refused.returncode == 1 and "another deploy of this service is running" in \
         refused.stderr, refused.stderr
     time.sleep(LOCK_TTL + 2)  # the dead deploy's lock expires
-    again = checkout.run("deploy", "--image", "loono-backend:v2")
+    again = checkout.run("deploy", "--image", f"{LOCAL_IMAGE}:v2")
     assert again.returncode == 0, again.stderr
     final = _status(sandboxed)
     assert final["healthy"] and final["deploy_lock"] is None

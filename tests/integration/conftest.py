@@ -78,3 +78,16 @@ def project_sharing_sandbox(destination: Path, sandbox_project: Path) -> Path:
     shutil.copyfile(sandbox_project / state, copy / state)
     shutil.copytree(sandbox_project / state.parent / "tls", copy / state.parent / "tls")
     return copy
+
+
+def sandbox_containers(project: Path) -> list[Any]:
+    """The running containers of project's own sandbox (tasks and databases), not those of
+    another sandbox that runs beside it (pytest-xdist workers each have theirs)."""
+    import docker
+
+    from loono_infra.sandbox.control import sandbox_dir
+    from loono_infra.sandbox.server.containers import SANDBOX_LABEL
+
+    owner = str(sandbox_dir(project).resolve())
+    return list(docker.from_env().containers.list(
+        filters={"label": f"{SANDBOX_LABEL}={owner}"}))

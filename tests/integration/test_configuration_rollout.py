@@ -27,9 +27,12 @@ from loono_infra.gates.owners.codeowners import parse_codeowners
 from loono_infra.gates.owners.mapping import requirements
 from loono_infra.sandbox.backend_image import build_test_backend
 from loono_infra.sandbox.control import require_sandbox
-from tests.integration.conftest import project_with_sandbox
+from tests.integration.conftest import project_with_sandbox, sandbox_containers
 
 pytestmark = pytest.mark.integration
+# The local name of this module's test images: its own, so the images another module (or a
+# pytest-xdist worker) builds under the same tags never replace them mid-test.
+LOCAL_IMAGE = "loono-test-rollout"
 SERVICE = "module.ecs.aws_ecs_service.this"
 
 
@@ -57,8 +60,7 @@ class Stack:
 
     def running_container(self) -> Any:
         """The one task container of the service that runs now (Docker's view)."""
-        containers = [c for c in docker.from_env().containers.list(
-            filters={"label": "ceo.loono.sandbox"}) if "-db-" not in str(c.name)]
+        containers = [c for c in sandbox_containers(self.project) if "-db-" not in str(c.name)]
         mine = [c for c in containers if "loono-backend" in str(c.attrs["Config"]["Image"])]
         assert len(mine) == 1, [c.attrs["Config"]["Image"] for c in mine]
         return mine[0]
@@ -88,7 +90,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         client = docker.from_env()
         for tag, mode, version in (("v1", "healthy", "1"), ("v2", "healthy", "2"),
                                    ("crash", "crash", "3")):
-            build_test_backend(client, f"loono-backend:{tag}", mode, version)
+            build_test_backend(client, f"{LOCAL_IMAGE}:{tag}", mode, version)
         url = require_sandbox(project).url
 
         def aws(name: str, url: str = url) -> Any:
@@ -116,7 +118,7 @@ def test_a_first_apply_starts_nothing_and_status_says_so(stack: Stack,
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["deployed"] is False
 
-    record = deploy(settings, "loono-backend:v1")
+    record = deploy(settings, f"{LOCAL_IMAGE}:v1")
     assert record.outcome == "succeeded"
     assert record.previous_task_definition.endswith("loono-sbx-config:1")
     assert record.task_definition.rsplit("/", 1)[-1].startswith("loono-sbx:")
@@ -150,7 +152,7 @@ def test_deploys_and_rollbacks_keep_the_applied_configuration(stack: Stack) -> N
     settings = stack.settings()
     configured = stack.service()["taskDefinition"]
     with pytest.raises(DeployFailedError) as failed:
-        deploy(settings, "loono-backend:crash")
+        deploy(settings, f"{LOCAL_IMAGE}:crash")
     assert f"back on {configured.rsplit('/', 1)[-1]}" in failed.value.rollback
     container = stack.running_container()
     assert _environment(container)["FEATURE_FLAG"] == "on"
@@ -159,7 +161,7 @@ def test_deploys_and_rollbacks_keep_the_applied_configuration(stack: Stack) -> N
     revision = stack.aws("ecs").describe_task_definition(taskDefinition=tried)["taskDefinition"]
     assert revision["status"] == "INACTIVE"  # never passes for the last deployed
 
-    record = deploy(settings, "loono-backend:v2")
+    record = deploy(settings, f"{LOCAL_IMAGE}:v2")
     container = stack.running_container()
     assert _environment(container)["FEATURE_FLAG"] == "on"
     assert container.attrs["HostConfig"]["Memory"] == 1024 * 2**20

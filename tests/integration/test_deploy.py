@@ -40,9 +40,12 @@ from loono_infra.sandbox.control import require_sandbox, sandbox_dir
 from loono_infra.sandbox.server.registry import registry_info, restart_registry
 from loono_infra.sandbox.tls import tls_files
 from tests.ecr_lifecycle import DAY, StoredImage, expired_digests
-from tests.integration.conftest import project_with_sandbox
+from tests.integration.conftest import project_with_sandbox, sandbox_containers
 
 pytestmark = pytest.mark.integration
+# The local name of this module's test images: its own, so the images another module (or a
+# pytest-xdist worker) builds under the same tags never replace them mid-test.
+LOCAL_IMAGE = "loono-test-deploy"
 IMAGES = {"v1": ("healthy", "1"), "v2": ("healthy", "2"), "crash": ("crash", "3"),
           "slow": ("slow", "4"), "unhealthy": ("unhealthy", "5"),
           "badapi": ("invalid-api", "6")}
@@ -53,7 +56,7 @@ class Stack:
     project: Path
     settings: Settings
     aws: Any
-    baseline: str  # the digest of loono-backend:v1, which every test starts from
+    baseline: str  # the digest of the v1 image, which every test starts from
 
     def ecs_service(self) -> dict[str, Any]:
         return dict(self.aws("ecs").describe_services(
@@ -99,14 +102,14 @@ def applied_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         pipeline.apply(pipeline.plan(settings), settings)
         client = docker.from_env()
         for tag, (mode, version) in IMAGES.items():
-            build_test_backend(client, f"loono-backend:{tag}", mode, version, slow_seconds=6)
+            build_test_backend(client, f"{LOCAL_IMAGE}:{tag}", mode, version, slow_seconds=6)
         url = require_sandbox(project).url
 
         def aws(name: str, url: str = url) -> Any:
             return boto3.client(name, endpoint_url=url, region_name="eu-central-1",
                                 aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
 
-        yield Stack(project, settings, aws, deploy(settings, "loono-backend:v1").digest)
+        yield Stack(project, settings, aws, deploy(settings, f"{LOCAL_IMAGE}:v1").digest)
 
 
 @pytest.fixture
@@ -116,13 +119,13 @@ def stack(applied_stack: Stack) -> Stack:
     status = service_status(applied_stack.settings)
     if not (status.digest == applied_stack.baseline and status.healthy
             and status.rollout_state == "COMPLETED" and status.running == 1):
-        deploy(applied_stack.settings, "loono-backend:v1")
+        deploy(applied_stack.settings, f"{LOCAL_IMAGE}:v1")
     return applied_stack
 
 
 def test_a_healthy_image_is_pushed_pinned_by_digest_and_serves(stack: Stack) -> None:
     looks: list[RolloutProgress] = []
-    record = deploy(stack.settings, "loono-backend:v2", hooks=DeployHooks(rollout=looks.append))
+    record = deploy(stack.settings, f"{LOCAL_IMAGE}:v2", hooks=DeployHooks(rollout=looks.append))
     assert looks and looks[-1].state == "COMPLETED" and looks[-1].running == 1
     assert looks[-1].revision == record.task_definition.rsplit("/", 1)[-1]
     assert all(look.seconds_left <= stack.settings.deploy.rollout_timeout_seconds
@@ -143,8 +146,7 @@ def test_a_healthy_image_is_pushed_pinned_by_digest_and_serves(stack: Stack) -> 
 
 def _running_environment(stack: Stack) -> dict[str, str]:
     """The environment of the service's running container, as Docker reports it."""
-    client = docker.from_env()
-    containers = client.containers.list(filters={"label": "ceo.loono.sandbox"})
+    containers = sandbox_containers(stack.project)
     mine = [c for c in containers
             if str(c.attrs["Config"]["Image"]).endswith(stack.settings.service.repository)
             or stack.settings.service.repository in str(c.attrs["Config"]["Image"])]
@@ -172,14 +174,13 @@ def _database_container(stack: Stack) -> Any:
     """The sandbox's PostgreSQL container that plays the stack's RDS instance."""
     identifier = stack.aws("rds").describe_db_instances()["DBInstances"][0][
         "DBInstanceIdentifier"]
-    found = [c for c in docker.from_env().containers.list(
-        filters={"label": "ceo.loono.sandbox"}) if c.name.endswith(f"-db-{identifier}")]
+    found = [c for c in sandbox_containers(stack.project) if c.name.endswith(f"-db-{identifier}")]
     assert len(found) == 1, f"no database container for {identifier}"
     return found[0]
 
 
 def test_health_says_db_up_against_the_sandboxs_postgresql(stack: Stack) -> None:
-    record = deploy(stack.settings, "loono-backend:v1")
+    record = deploy(stack.settings, f"{LOCAL_IMAGE}:v1")
     assert record.post_deploy["passed"], record.post_deploy
     health = json.loads(stack.serves("/health"))
     assert health == {"status": "UP", "components": {"db": {"status": "UP"}}}
@@ -235,7 +236,7 @@ def test_a_dead_task_raises_the_healthy_host_alarm_and_its_return_clears_it(
         time.sleep(0.5)
     assert _alarm_state(stack, alarm) == "OK"  # a healthy target: nothing to say
     queue = _alarm_reader(stack)
-    running = docker.from_env().containers.list(filters={"label": "ceo.loono.sandbox"})
+    running = sandbox_containers(stack.project)
     task = next(c for c in running if "loono-backend" in str(c.attrs["Config"]["Image"]))
     task.kill()
     raised = _next_notice(stack, queue, alarm, "ALARM", within=30)
@@ -256,7 +257,7 @@ def test_a_database_that_does_not_answer_fails_the_deploy_and_rolls_back(
     database.pause()
     try:
         with pytest.raises(DeployFailedError) as failed:
-            deploy(stack.settings, "loono-backend:v2")
+            deploy(stack.settings, f"{LOCAL_IMAGE}:v2")
     finally:
         database.unpause()
     assert "status DOWN" in failed.value.failure
@@ -277,7 +278,7 @@ def test_a_denied_secret_read_fails_the_task_and_rolls_back(stack: Stack) -> Non
     iam.delete_role_policy(RoleName=role, PolicyName=name)
     try:
         with pytest.raises(DeployFailedError) as failed:
-            deploy(stack.settings, "loono-backend:v2")
+            deploy(stack.settings, f"{LOCAL_IMAGE}:v2")
     finally:
         iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(policy))
     story = failed.value.failure
@@ -289,7 +290,7 @@ def test_a_denied_secret_read_fails_the_task_and_rolls_back(stack: Stack) -> Non
 
 
 def test_an_unchanged_image_is_not_pushed_again(stack: Stack) -> None:
-    again = deploy(stack.settings, "loono-backend:v1")
+    again = deploy(stack.settings, f"{LOCAL_IMAGE}:v1")
     assert not again.pushed and again.layers_uploaded == 0
     assert stack.serves("/version").strip() == b"1"
 
@@ -297,7 +298,7 @@ def test_an_unchanged_image_is_not_pushed_again(stack: Stack) -> None:
 def test_a_crash_loop_rolls_back_and_quotes_the_exit_codes(stack: Stack) -> None:
     before = stack.ecs_primary()["taskDefinition"]
     with pytest.raises(DeployFailedError) as failed:
-        deploy(stack.settings, "loono-backend:crash")
+        deploy(stack.settings, f"{LOCAL_IMAGE}:crash")
     assert "exit code 3" in failed.value.failure
     assert "Essential container in task exited" in failed.value.failure
     assert f"back on {before.rsplit('/', 1)[-1]}" in failed.value.rollback
@@ -308,7 +309,7 @@ def test_a_crash_loop_rolls_back_and_quotes_the_exit_codes(stack: Stack) -> None
 def test_healthy_for_ecs_but_a_down_health_endpoint_rolls_back(stack: Stack) -> None:
     before = stack.ecs_primary()["taskDefinition"]
     with pytest.raises(DeployFailedError) as failed:
-        deploy(stack.settings, "loono-backend:unhealthy")
+        deploy(stack.settings, f"{LOCAL_IMAGE}:unhealthy")
     assert "status DOWN" in failed.value.failure
     stack.assert_settled_on(before)
     assert json.loads(stack.serves("/health"))["status"] == "UP"
@@ -317,13 +318,13 @@ def test_healthy_for_ecs_but_a_down_health_endpoint_rolls_back(stack: Stack) -> 
 def test_an_invalid_api_document_rolls_back(stack: Stack) -> None:
     before = stack.ecs_primary()["taskDefinition"]
     with pytest.raises(DeployFailedError) as failed:
-        deploy(stack.settings, "loono-backend:badapi")
+        deploy(stack.settings, f"{LOCAL_IMAGE}:badapi")
     assert "not a valid OpenAPI document" in failed.value.failure
     stack.assert_settled_on(before)
 
 
 def test_a_slow_start_inside_the_grace_period_succeeds(stack: Stack) -> None:
-    record = deploy(stack.settings, "loono-backend:slow")
+    record = deploy(stack.settings, f"{LOCAL_IMAGE}:slow")
     assert record.outcome == "succeeded"
     assert stack.serves("/version").strip() == b"4"
     stack.assert_settled_on(record.task_definition)
@@ -334,7 +335,7 @@ def test_a_deadline_too_short_rolls_back_with_the_reason(stack: Stack) -> None:
     hurried = stack.settings.model_copy(update={"deploy": stack.settings.deploy.model_copy(
         update={"rollout_timeout_seconds": 5})})
     with pytest.raises(DeployFailedError) as failed:
-        deploy(hurried, "loono-backend:slow")  # 6 s to start: misses a 5 s deadline
+        deploy(hurried, f"{LOCAL_IMAGE}:slow")  # 6 s to start: misses a 5 s deadline
     assert "deadline of 5 s" in failed.value.failure
     stack.assert_settled_on(before)
 
@@ -344,12 +345,12 @@ def test_a_second_concurrent_deploy_is_refused(stack: Stack) -> None:
     rolling = threading.Event()
     hooks = DeployHooks(step=lambda message: rolling.set() if "rolling out" in message else None)
     worker = threading.Thread(target=lambda: first_done.append(
-        deploy(stack.settings, "loono-backend:slow", hooks=hooks)))
+        deploy(stack.settings, f"{LOCAL_IMAGE}:slow", hooks=hooks)))
     worker.start()
     assert rolling.wait(60)
     revisions = stack.revisions()
     with pytest.raises(DeployLockedError, match="another deploy of this service is running"):
-        deploy(stack.settings, "loono-backend:v2")
+        deploy(stack.settings, f"{LOCAL_IMAGE}:v2")
     assert stack.revisions() == revisions
     worker.join(120)
     assert first_done and first_done[0].outcome == "succeeded"
@@ -360,7 +361,7 @@ def test_an_expired_lock_is_taken_over(stack: Stack) -> None:
                       "loono-sbx/loono-sbx", 60, owner="ci-runner-that-died",
                       clock=lambda: time.time() - 3600)
     lock.acquire()
-    assert deploy(stack.settings, "loono-backend:v1").outcome == "succeeded"
+    assert deploy(stack.settings, f"{LOCAL_IMAGE}:v1").outcome == "succeeded"
 
 
 def test_the_registry_going_away_mid_push_leaves_nothing_half_done(stack: Stack,
@@ -369,8 +370,8 @@ def test_the_registry_going_away_mid_push_leaves_nothing_half_done(stack: Stack,
     context = tmp_path / "big"
     context.mkdir()
     (context / "blob").write_bytes(os.urandom(16 * 2**20))  # cut on its first progress event
-    (context / "Dockerfile").write_text("FROM loono-backend:v1\nCOPY blob /blob\n")
-    docker.from_env().images.build(path=str(context), tag="loono-backend:big")
+    (context / "Dockerfile").write_text(f"FROM {LOCAL_IMAGE}:v1\nCOPY blob /blob\n")
+    docker.from_env().images.build(path=str(context), tag=f"{LOCAL_IMAGE}:big")
     revisions = stack.revisions()
 
     def cut(item: dict[str, Any]) -> None:
@@ -381,7 +382,7 @@ def test_the_registry_going_away_mid_push_leaves_nothing_half_done(stack: Stack,
 
     try:
         with pytest.raises(DeployError, match="failed after 4 attempts"):
-            deploy(stack.settings, "loono-backend:big", hooks=DeployHooks(push=cut))
+            deploy(stack.settings, f"{LOCAL_IMAGE}:big", hooks=DeployHooks(push=cut))
     finally:
         restart_registry(registry_dir)
     assert stack.revisions() == revisions
@@ -391,7 +392,7 @@ def test_the_registry_going_away_mid_push_leaves_nothing_half_done(stack: Stack,
 def test_a_missing_image_touches_nothing(stack: Stack) -> None:
     revisions = stack.revisions()
     with pytest.raises(DeployError, match="does not exist locally"):
-        deploy(stack.settings, "loono-backend:never-built")
+        deploy(stack.settings, f"{LOCAL_IMAGE}:never-built")
     assert stack.revisions() == revisions
 
 
@@ -399,14 +400,14 @@ def test_a_failing_dockerfile_touches_nothing(stack: Stack, tmp_path: Path) -> N
     (tmp_path / "Dockerfile").write_text('FROM scratch\nRUN ["/gradlew", "bootJar"]\n')
     revisions = stack.revisions()
     with pytest.raises(DeployError, match="image build failed"):
-        deploy(stack.settings, "loono-backend:broken-build", build=tmp_path)
+        deploy(stack.settings, f"{LOCAL_IMAGE}:broken-build", build=tmp_path)
     assert stack.revisions() == revisions
 
 
 def test_a_missing_service_is_named(stack: Stack) -> None:
     elsewhere = stack.settings.model_copy(update={"name_prefix": "loono-nope"})
     with pytest.raises(DeployError, match="ECS service loono-nope/loono-nope does not exist"):
-        deploy(elsewhere, "loono-backend:v1")
+        deploy(elsewhere, f"{LOCAL_IMAGE}:v1")
 
 
 def test_the_cli_deploys_and_prints_json(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -414,11 +415,11 @@ def test_the_cli_deploys_and_prints_json(stack: Stack, monkeypatch: pytest.Monke
 
     monkeypatch.chdir(stack.project)
     result = CliRunner().invoke(app, ["deploy", "--env", "sandbox", "--image",
-                                      "loono-backend:v2", "--json"])
+                                      f"{LOCAL_IMAGE}:v2", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["outcome"] == "succeeded"
     failed = CliRunner().invoke(app, ["deploy", "--env", "sandbox", "--image",
-                                      "loono-backend:crash", "--json"])
+                                      f"{LOCAL_IMAGE}:crash", "--json"])
     assert failed.exit_code == 1
     crashed = json.loads(failed.stdout)
     assert crashed["outcome"] == "rolled_back" and "exit code 3" in crashed["failure"]
@@ -429,7 +430,7 @@ def test_the_cli_deploys_and_prints_json(stack: Stack, monkeypatch: pytest.Monke
 def test_an_expired_token_is_renewed_once(stack: Stack) -> None:
     logins = EcrLogins(stack.aws("ecr"))
     logins.seed(replace(logins.refresh(), password="token-that-expired"))
-    image = docker.from_env().images.get("loono-backend:v2")
+    image = docker.from_env().images.get(f"{LOCAL_IMAGE}:v2")
     repository = stack.aws("ecr").describe_repositories()["repositories"][0]["repositoryUri"]
     pushed = Pusher(docker.from_env(), logins, attempts=1).push(image, repository, "renewed")
     assert pushed.pushed and pushed.digest.startswith("sha256:")
@@ -446,7 +447,7 @@ class RefusedEcr:
 
 
 def test_no_permission_to_push_is_said_plainly(stack: Stack) -> None:
-    image = docker.from_env().images.get("loono-backend:v2")
+    image = docker.from_env().images.get(f"{LOCAL_IMAGE}:v2")
     repository = stack.aws("ecr").describe_repositories()["repositories"][0]["repositoryUri"]
     pusher = Pusher(docker.from_env(), EcrLogins(RefusedEcr()), attempts=1)
     with pytest.raises(DeployError, match="no permission to push"):
@@ -507,12 +508,12 @@ def _registry_tags(stack: Stack) -> list[str]:
 
 
 def test_a_successful_deploy_tags_the_image_it_runs_as_deployed(stack: Stack) -> None:
-    record = deploy(stack.settings, "loono-backend:v2")
+    record = deploy(stack.settings, f"{LOCAL_IMAGE}:v2")
     tag = next(event["tag"] for event in record.timeline if event["event"] == "tagged")
     assert tag.startswith("deployed-sandbox-") and tag.endswith(record.digest[7:19])
     assert tag in _registry_tags(stack)
     with pytest.raises(DeployFailedError) as failed:
-        deploy(stack.settings, "loono-backend:crash")
+        deploy(stack.settings, f"{LOCAL_IMAGE}:crash")
     crash = json.loads(Path(str(failed.value.record_path)).read_text())
     assert not [t for t in _registry_tags(stack) if t.endswith(crash["digest"][7:19])
                 and t.startswith("deployed-")]  # only what ran is protected

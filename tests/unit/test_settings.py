@@ -103,7 +103,8 @@ BAD_INPUTS = [
 
 
 @pytest.mark.parametrize(("path", "value", "field", "message"), BAD_INPUTS,
-                         ids=[f"{row[0]}={row[1]!r}" for row in BAD_INPUTS])
+                         ids=[f"{row[0]}={'(deleted)' if row[1] is _DELETE else repr(row[1])}"
+                              for row in BAD_INPUTS])
 def test_bad_input_names_the_field(path: str, value: Any, field: str, message: str) -> None:
     with pytest.raises(SettingsError) as caught:
         parse_settings(_with(path, value), "production.toml")
