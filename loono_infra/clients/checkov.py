@@ -93,8 +93,13 @@ def checkov_timeout() -> float:
         return DEFAULT_TIMEOUT_SECONDS
 
 
-def run_checkov(args: list[str], what: str) -> Scan:
-    """Runs Checkov and parses its report; any doubt is a CheckovError."""
+# One Checkov run: (its command line, executable first; what it scans) -> (exit code, stdout).
+Runner = Callable[[list[str], str], tuple[int, str]]
+
+
+def run_checkov_process(args: list[str], what: str) -> tuple[int, str]:
+    """Runs Checkov as a process of its own: its exit code and what it printed (a crash is a
+    CheckovError naming the last lines it wrote)."""
     try:
         completed = subprocess.run(args, capture_output=True, text=True,
                                    env=checkov_environment(), timeout=checkov_timeout(),
@@ -108,7 +113,12 @@ def run_checkov(args: list[str], what: str) -> Scan:
         tail = (completed.stderr or completed.stdout).strip().splitlines()[-3:]
         raise CheckovError(f"Checkov crashed (exit {completed.returncode}) scanning {what}: "
                            + " | ".join(tail))
-    return parse_report(completed.stdout, what)
+    return completed.returncode, completed.stdout
+
+
+def run_checkov(args: list[str], what: str) -> Scan:
+    """Runs Checkov cold and parses its report; any doubt is a CheckovError."""
+    return parse_report(run_checkov_process(args, what)[1], what)
 
 
 def _report_of(stdout: str, what: str) -> dict[str, Any]:
@@ -211,9 +221,12 @@ def checkov_identity(checkov: Path) -> str:
     return f"{checkov.resolve()} {stat.st_mtime_ns}"
 
 
-def known_check_ids(checkov: Path, cache_dir: Path, policies_dir: Path) -> frozenset[str]:
+def known_check_ids(checkov: Path, cache_dir: Path, policies_dir: Path,
+                    run: Runner | None = None) -> frozenset[str]:
     """Every check id Checkov knows (built-in and ours), cached per Checkov version and
-    policies (computed once, then read: `checkov --list` takes seconds)."""
+    policies (computed once, then read: `checkov --list` takes seconds); run (a cold
+    process unless given a warm Checkov's) lists them."""
+    run = run or run_checkov_process
     key = digest_of([_CACHE_FORMAT, checkov_identity(checkov).encode(),
                      *tree_bytes(policies_dir, ("*.py", "*.yaml"))])
     entry = cache_dir / f"ids-{key}.json"
@@ -221,13 +234,11 @@ def known_check_ids(checkov: Path, cache_dir: Path, policies_dir: Path) -> froze
         return frozenset(json.loads(entry.read_text(encoding="utf-8")))
     except (OSError, ValueError):
         pass
-    completed = subprocess.run(
-        [str(checkov), "--list", "--framework", "terraform", "terraform_plan"],
-        capture_output=True, text=True, env=checkov_environment(), timeout=checkov_timeout(),
-        check=False)
-    ids = frozenset(_CHECK_ID.findall(completed.stdout))
-    if completed.returncode != 0 or not ids:
-        raise CheckovError(f"Checkov crashed listing its checks (exit {completed.returncode})")
+    code, printed = run([str(checkov), "--list", "--framework", "terraform", "terraform_plan"],
+                        "its list of checks")
+    ids = frozenset(_CHECK_ID.findall(printed))
+    if code != 0 or not ids:
+        raise CheckovError(f"Checkov crashed listing its checks (exit {code})")
     ids |= own_check_ids(policies_dir)
     write_atomically(entry, json.dumps(sorted(ids)))
     return ids

@@ -1,16 +1,21 @@
-"""A warm Checkov for the plan scan: started when a plan starts, it imports Checkov (about two
-seconds) while Terraform plans, then scans the plan once it exists.
+"""A warm Checkov: started when a plan starts, it imports Checkov (about two seconds) while
+Terraform plans, then forks a fresh copy of itself for each run asked of it: the list of check
+ids and the module scan while the plan runs, the plan scan once the plan exists.
 
-Fails closed exactly like a cold Checkov: a worker that dies, hangs past the timeout, answers
-garbage or is another Checkov version than the one the verdicts are keyed by is a
+Fails closed exactly like a cold Checkov: a worker or run that dies, hangs past the timeout,
+answers garbage or is another Checkov version than the one the verdicts are keyed by is a
 CheckovError (the gate refuses, naming Checkov). Where no worker can run (a Checkov without its
-own interpreter beside it), scans run cold.
+own interpreter beside it), runs are cold processes.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
+import os
 import queue
+import signal
 import subprocess
 import threading
 import time
@@ -26,14 +31,21 @@ from loono_infra.clients.checkov import (
     parse_report,
 )
 
+_GRACE_SECONDS = 2.0  # for the worker to stop its runs and exit once its input ends
+_BROKEN = "broken"  # what a waiting run gets when the worker can no longer answer
+
 
 class WarmCheckov:
-    """One Checkov process, importing while the plan runs; scan() uses it once."""
+    """One imported Checkov whose runs are forks of it; stop it with close()."""
 
     def __init__(self, process: subprocess.Popen[str], expected_version: str | None) -> None:
         self.process = process
         self.expected_version = expected_version
-        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._ready: queue.Queue[dict[str, Any] | str] = queue.Queue()
+        self._answers: dict[int, queue.Queue[dict[str, Any] | str]] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._problem: str | None = None
         self._errors: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
         threading.Thread(target=self._read_errors, daemon=True).start()
@@ -48,66 +60,116 @@ class WarmCheckov:
             process = subprocess.Popen(
                 [str(python), "-I", _checkov_worker.__file__], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
-                errors="replace", env=checkov_environment())
+                errors="replace", env=checkov_environment(), start_new_session=True)
         except OSError:
             return None
         return cls(process, expected_version)
 
+    def scan(self, args: list[str], what: str) -> Scan:
+        """Checkov's verdict for args (its command line, executable first); a CheckovError on
+        any doubt."""
+        code, printed = self.run(args, what)
+        if code not in (0, 1):
+            raise CheckovError(f"Checkov crashed (exit {code}) scanning {what}")
+        return parse_report(printed, what)
+
+    def run(self, args: list[str], what: str) -> tuple[int, str]:
+        """One Checkov run of args (executable first) in a fork of the worker: its exit code
+        and what it printed."""
+        deadline = time.monotonic() + checkov_timeout()
+        self._require_version(deadline, what)
+        answers = self._send(args[1:])
+        answer = self._next(answers, deadline, what)
+        if "died" in answer:
+            raise CheckovError(f"Checkov crashed (exit {answer['died']}) scanning {what}: "
+                               f"{self._stderr_tail()}")
+        code, printed = answer.get("exit"), answer.get("stdout")
+        if not isinstance(code, int) or not isinstance(printed, str):
+            raise CheckovError(f"unexpected Checkov answer scanning {what}")
+        return code, printed
+
+    def _require_version(self, deadline: float, what: str) -> None:
+        ready = self._next(self._ready, deadline, what)
+        self._ready.put(ready)  # every later run reads it again
+        version = ready.get("version")
+        if self.expected_version is not None and version != self.expected_version:
+            self.close()
+            raise CheckovError(f"the warm Checkov is version {version}, not "
+                               f"{self.expected_version} that the gate is keyed by")
+
+    def _send(self, argv: list[str]) -> queue.Queue[dict[str, Any] | str]:
+        assert self.process.stdin is not None
+        with self._lock:
+            request_id = next(self._ids)
+            answers: queue.Queue[dict[str, Any] | str] = queue.Queue()
+            self._answers[request_id] = answers
+            if self._problem is not None:
+                answers.put(_BROKEN)
+            with contextlib.suppress(OSError, ValueError):  # it died: the answer says so
+                self.process.stdin.write(json.dumps({"id": request_id, "argv": argv}) + "\n")
+                self.process.stdin.flush()
+        return answers
+
+    def _next(self, answers: queue.Queue[dict[str, Any] | str], deadline: float,
+              what: str) -> dict[str, Any]:
+        try:
+            answer = answers.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            self.close()
+            raise CheckovError(f"Checkov timed out after {checkov_timeout():.0f} s scanning "
+                               f"{what}") from None
+        if isinstance(answer, str):
+            answers.put(answer)
+            raise CheckovError(self._broken_message(what))
+        return answer
+
+    def _broken_message(self, what: str) -> str:
+        if self._problem == "garbage":
+            return f"Checkov printed something that is not JSON scanning {what}"
+        if self._problem == "shape":
+            return f"unexpected Checkov answer scanning {what}"
+        return f"Checkov crashed (exit {self._exit_code()}) scanning {what}: {self._stderr_tail()}"
+
     def _read(self) -> None:
         assert self.process.stdout is not None
         for line in self.process.stdout:
-            self._lines.put(line)
-        self._lines.put(None)
+            if not self._dispatch(line):
+                break
+        self._break("crashed" if self._problem is None else self._problem)
+
+    def _dispatch(self, line: str) -> bool:
+        """Hands one answer to its waiting run; False when the worker cannot be trusted."""
+        try:
+            message = json.loads(line)
+        except ValueError:
+            self._problem = "garbage"
+            return False
+        if not isinstance(message, dict):
+            self._problem = "shape"
+            return False
+        if message.get("ready") is True:
+            self._ready.put(message)
+            return True
+        with self._lock:
+            answers = self._answers.get(message.get("id"))  # type: ignore[arg-type]
+        if answers is None:
+            self._problem = "shape"
+            return False
+        answers.put(message)
+        return True
+
+    def _break(self, problem: str) -> None:
+        with self._lock:
+            self._problem = problem
+            waiting = [self._ready, *self._answers.values()]
+        for answers in waiting:
+            answers.put(_BROKEN)
+        self.close()
 
     def _read_errors(self) -> None:
         assert self.process.stderr is not None
         for line in self.process.stderr:
             self._errors = [*self._errors[-2:], line.strip()]
-
-    def _next(self, deadline: float, what: str) -> dict[str, Any]:
-        try:
-            line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            self.close()
-            raise CheckovError(f"Checkov timed out after {checkov_timeout():.0f} s scanning "
-                               f"{what}") from None
-        if line is None:
-            raise CheckovError(f"Checkov crashed (exit {self._exit_code()}) scanning {what}: "
-                               f"{self._stderr_tail()}")
-        try:
-            message = json.loads(line)
-        except ValueError:
-            raise CheckovError(f"Checkov printed something that is not JSON scanning "
-                               f"{what}") from None
-        if not isinstance(message, dict):
-            raise CheckovError(f"unexpected Checkov answer scanning {what}")
-        return message
-
-    def scan(self, args: list[str], what: str) -> Scan:
-        """Checkov's verdict for args (its command line, executable first); a CheckovError on
-        any doubt."""
-        deadline = time.monotonic() + checkov_timeout()
-        try:
-            ready = self._next(deadline, what)
-            version = ready.get("version")
-            if self.expected_version is not None and version != self.expected_version:
-                raise CheckovError(f"the warm Checkov is version {version}, not "
-                                   f"{self.expected_version} that the gate is keyed by")
-            self._send({"argv": args[1:]})
-            answer = self._next(deadline, what)
-        finally:
-            self.close()
-        if answer.get("exit") not in (0, 1) or not isinstance(answer.get("stdout"), str):
-            raise CheckovError(f"Checkov crashed (exit {answer.get('exit')}) scanning {what}")
-        return parse_report(answer["stdout"], what)
-
-    def _send(self, message: dict[str, Any]) -> None:
-        assert self.process.stdin is not None
-        try:
-            self.process.stdin.write(json.dumps(message) + "\n")
-            self.process.stdin.flush()
-        except OSError:
-            pass  # it died: the next read says so
 
     def _exit_code(self) -> int | None:
         try:
@@ -116,11 +178,16 @@ class WarmCheckov:
             return None
 
     def _stderr_tail(self) -> str:
-        self.close()
         return " | ".join(self._errors)
 
     def close(self) -> None:
-        """Stops the worker if it still runs (an unused one exits on the end of its input)."""
-        if self.process.poll() is None:
-            self.process.kill()
+        """Stops the worker and every run it forked: the end of its input (it kills and reaps
+        its runs, then exits), else, after a moment, its whole process group."""
+        with self._lock, contextlib.suppress(OSError, ValueError):
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=_GRACE_SECONDS)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()

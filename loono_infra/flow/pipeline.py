@@ -92,7 +92,7 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
     target = resolve_target(settings, sandbox, engine)
     options = PlanOptions(mode=mode, refresh=refresh, lock_timeout_seconds=lock_timeout)
     sandbox_info, env = checked_environment(target)
-    with workdir_lock(target.workdir), ThreadPoolExecutor(max_workers=1) as pool, \
+    with workdir_lock(target.workdir), ThreadPoolExecutor(max_workers=2) as pool, \
             time_limit_named(target, sandbox_info), contextlib.ExitStack() as cleanup:
         forget_adoptions(target.workdir)
         prepare(target, sandbox_info, env)

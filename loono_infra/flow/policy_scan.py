@@ -51,12 +51,21 @@ class PolicyInputs:
                 *ck.tree_bytes(self.policies_dir, _POLICY_FILES)]
 
 
-def start_module_scan(inputs: PolicyInputs, pool: ThreadPoolExecutor) -> Future[ck.Scan]:
+def start_module_scan(inputs: PolicyInputs, pool: ThreadPoolExecutor,
+                      warm: WarmCheckov | None = None) -> Future[ck.Scan]:
     """Starts the HCL scan of the modules in the background (cached by the module files)."""
     key = "hcl-" + ck.digest_of([*inputs.identity(),
                                  *ck.tree_bytes(inputs.modules_dir, ("*.tf",))])
     args = ck.hcl_args(inputs.checkov, inputs.modules_dir, inputs.policies_dir)
-    return pool.submit(ck.cached_scan, inputs.cache_dir, key, args, "the Terraform modules")
+    return pool.submit(ck.cached_scan, inputs.cache_dir, key, args, "the Terraform modules",
+                       ck.run_checkov if warm is None else warm.scan)
+
+
+def start_enforcement(inputs: PolicyInputs, pool: ThreadPoolExecutor,
+                      warm: WarmCheckov | None = None) -> Future[Enforcement]:
+    """Starts reading the enforcement file, its check ids checked against what Checkov knows
+    (the list cached per Checkov version and policies; else listed while Terraform plans)."""
+    return pool.submit(load_enforcement_for, inputs, None if warm is None else warm.run)
 
 
 def scan_plan(inputs: PolicyInputs, judged: dict[str, Any], judged_file: Path,
@@ -75,9 +84,9 @@ def scan_plan(inputs: PolicyInputs, judged: dict[str, Any], judged_file: Path,
                           ck.run_checkov if warm is None else warm.scan)
 
 
-def load_enforcement_for(inputs: PolicyInputs) -> Enforcement:
+def load_enforcement_for(inputs: PolicyInputs, run: ck.Runner | None = None) -> Enforcement:
     """The enforcement file, with check ids checked against what Checkov knows."""
-    known = ck.known_check_ids(inputs.checkov, inputs.cache_dir, inputs.policies_dir)
+    known = ck.known_check_ids(inputs.checkov, inputs.cache_dir, inputs.policies_dir, run)
     return load_enforcement(inputs.policies_dir / ENFORCEMENT_FILE, known)
 
 
@@ -95,43 +104,52 @@ def provider_shapes(target: Target, env: Mapping[str, str], cache_dir: Path) -> 
     return shapes
 
 
+@dataclass(frozen=True)
+class _Started:
+    """What a started scan runs in the background while Terraform plans."""
+
+    inputs: PolicyInputs
+    modules: Future[ck.Scan]
+    enforcement: Future[Enforcement]
+    warm: WarmCheckov | None
+
+
 class PolicyScan:
     """One plan's policy scan: start() before Terraform plans, verdict() once it has."""
 
-    def __init__(self, target: Target, rules: Rules, inputs: PolicyInputs | None,
-                 modules: Future[ck.Scan] | None, problem: str | None,
-                 warm: WarmCheckov | None = None) -> None:
+    def __init__(self, target: Target, rules: Rules, started: _Started | None,
+                 problem: str | None = None) -> None:
         self._target = target
         self._rules = rules
-        self._inputs = inputs
-        self._modules = modules
+        self._started = started
         self._problem = problem
-        self._warm = warm
 
     def close(self) -> None:
-        """Stops the warm Checkov if the plan never needed it (cached, or the plan failed)."""
-        if self._warm is not None:
-            self._warm.close()
+        """Stops the warm Checkov and what it still runs (the plan is judged, or failed)."""
+        if self._started is not None and self._started.warm is not None:
+            self._started.warm.close()
 
     @classmethod
     def start(cls, target: Target, rules: Rules, pool: ThreadPoolExecutor) -> PolicyScan:
-        """Finds Checkov and starts the module scan (overlapping Terraform's plan), with the
-        policies of the trusted revision."""
+        """Finds Checkov, starts a warm one and, overlapping Terraform's plan, the module scan
+        and the check list, with the policies of the trusted revision. pool needs two
+        workers."""
         workspace = target.project
         if rules.trusted is None:
-            return cls(target, rules, None, None, rules.problem)
+            return cls(target, rules, None, rules.problem)
         untrusted = untrusted_gate_files(workspace.root)
         if untrusted:
-            return cls(target, rules, None, None, "files in the checkout would decide the "
-                       "policy gate, which judges only with the trusted rules: remove "
+            return cls(target, rules, None, "files in the checkout would decide the policy "
+                       "gate, which judges only with the trusted rules: remove "
                        + ", ".join(untrusted))
         try:
             inputs = PolicyInputs(ck.find_checkov(workspace.root), workspace.modules_dir,
                                   rules.trusted.policies_dir, workspace.policy_cache_dir)
         except ck.CheckovError as error:
-            return cls(target, rules, None, None, error.message)
+            return cls(target, rules, None, error.message)
         warm = WarmCheckov.start(inputs.checkov, ck.checkov_version(inputs.checkov))
-        return cls(target, rules, inputs, start_module_scan(inputs, pool), None, warm)
+        return cls(target, rules, _Started(inputs, start_module_scan(inputs, pool, warm),
+                                           start_enforcement(inputs, pool, warm), warm))
 
     def verdict(self, env: Mapping[str, str], result: Plan,
                 content: PlanContent | None) -> Decision:
@@ -140,18 +158,17 @@ class PolicyScan:
 
     def _verdict(self, env: Mapping[str, str], result: Plan,
                  content: PlanContent | None) -> Decision:
-        settings = self._rules.settings
-        if self._inputs is None or self._modules is None or content is None:
+        settings, started = self._rules.settings, self._started
+        if started is None or content is None:
             return refusal(settings, result.digest, self._problem or "no plan content to scan")
         check_override_resources(settings, {r.change.address
                                             for r in content.document.resources})
         try:
-            enforcement = load_enforcement_for(self._inputs)
             view = judged_view(json.loads(content.redacted),
-                               provider_shapes(self._target, env, self._inputs.cache_dir))
-            plan_scan = scan_plan(self._inputs, view, self._target.workdir / JUDGED_PLAN,
-                                  self._warm)
-            modules = self._modules.result()
+                               provider_shapes(self._target, env, started.inputs.cache_dir))
+            plan_scan = scan_plan(started.inputs, view, self._target.workdir / JUDGED_PLAN,
+                                  started.warm)
+            modules, enforcement = started.modules.result(), started.enforcement.result()
         except (ck.CheckovError, TerraformError) as error:
             return refusal(settings, result.digest, error.message)
         workspace = self._target.project

@@ -55,12 +55,56 @@ def _outcomes(scan: ck.Scan) -> set[tuple[str, str, str]]:
     return {(r.check_id, r.resource, r.outcome) for r in scan.results}
 
 
-def test_a_warm_scan_gives_the_cold_verdict(checkov: Path, tmp_path: Path) -> None:
+def test_warm_runs_give_the_cold_verdicts_and_list(checkov: Path, tmp_path: Path) -> None:
+    """Three runs of one imported Checkov (each a fork) answer as three cold processes do:
+    the plan scan twice (no state carried from one run to the next) and the check list."""
     args = ck.plan_args(checkov, _plan_document(tmp_path), POLICIES)
+    listing = [str(checkov), "--list", "--framework", "terraform", "terraform_plan"]
     cold = ck.run_checkov(args, "the plan")
-    warm = _warm(checkov).scan(args, "the plan")
-    assert _outcomes(warm) == _outcomes(cold) and warm.resource_count == cold.resource_count
-    assert any(outcome == "failed" for _, _, outcome in _outcomes(warm))  # a real verdict
+    cold_list = ck.run_checkov_process(listing, "its list of checks")
+    warm = _warm(checkov)
+    try:
+        first, second = warm.scan(args, "the plan"), warm.scan(args, "the plan")
+        listed = warm.run(listing, "its list of checks")
+    finally:
+        warm.close()
+    for scan in (first, second):
+        assert _outcomes(scan) == _outcomes(cold) and scan.resource_count == cold.resource_count
+    assert any(outcome == "failed" for _, _, outcome in _outcomes(first))  # a real verdict
+    assert listed == cold_list and "CKV_AWS_" in listed[1]
+
+
+def test_close_stops_the_runs_it_forked(checkov: Path, tmp_path: Path) -> None:
+    warm = _warm(checkov)
+    args = ck.plan_args(checkov, _plan_document(tmp_path), _sleeping_policies(tmp_path))
+    threading.Thread(target=_ignore_errors, args=(warm.scan, args), daemon=True).start()
+    deadline = time.monotonic() + 60
+    while not _children(warm.process.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    forked = _children(warm.process.pid)
+    assert forked, "the worker forked no run"
+    warm.close()
+    time.sleep(0.5)
+    assert not [pid for pid in forked if _alive(pid)], "a run outlived close()"
+
+
+def _children(pid: int) -> list[int]:
+    found = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in found.read_text().split()] if found.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    """Still running (a zombie, killed and waiting for a reaper, is not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _ignore_errors(scan: object, args: list[str]) -> None:
+    with contextlib.suppress(ck.CheckovError):
+        scan(args, "the plan")  # type: ignore[operator]
 
 
 def _sleeping_policies(folder: Path) -> Path:
@@ -111,7 +155,8 @@ def _fake_interpreter(folder: Path, answer: str) -> Path:
 
 @pytest.mark.parametrize(("answer", "refusal"), [
     ("Segmentation fault (core dumped)", "not JSON scanning the plan"),  # garbage on the pipe
-    ('{"exit": 0, "stdout": "[]"}', "unexpected Checkov report shape"),  # JSON, but no report
+    ('{"id": 1, "exit": 0, "stdout": "[]"}', "unexpected Checkov report shape"),  # no report
+    ('{"exit": 0, "stdout": "[]"}', "unexpected Checkov answer"),  # an answer to no request
 ])
 def test_an_answer_that_is_not_a_report_is_refused(tmp_path: Path, answer: str,
                                                    refusal: str) -> None:
