@@ -31,7 +31,6 @@ from loono_infra.clients.checkov import (
     parse_report,
 )
 
-_GRACE_SECONDS = 2.0  # for the worker to stop its runs and exit once its input ends
 _BROKEN = "broken"  # what a waiting run gets when the worker can no longer answer
 
 
@@ -46,6 +45,7 @@ class WarmCheckov:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._problem: str | None = None
+        self._failure: str | None = None  # why the worker was stopped, said to every waiting run
         self._errors: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
         threading.Thread(target=self._read_errors, daemon=True).start()
@@ -93,9 +93,9 @@ class WarmCheckov:
         self._ready.put(ready)  # every later run reads it again
         version = ready.get("version")
         if self.expected_version is not None and version != self.expected_version:
-            self.close()
-            raise CheckovError(f"the warm Checkov is version {version}, not "
-                               f"{self.expected_version} that the gate is keyed by")
+            self._stop_for(f"the warm Checkov is version {version}, not "
+                           f"{self.expected_version} that the gate is keyed by")
+            raise CheckovError(self._failure or "")
 
     def _send(self, argv: list[str]) -> queue.Queue[dict[str, Any] | str]:
         assert self.process.stdin is not None
@@ -115,7 +115,7 @@ class WarmCheckov:
         try:
             answer = answers.get(timeout=max(0.0, deadline - time.monotonic()))
         except queue.Empty:
-            self.close()
+            self._stop_for(f"Checkov timed out after {checkov_timeout():.0f} s scanning {what}")
             raise CheckovError(f"Checkov timed out after {checkov_timeout():.0f} s scanning "
                                f"{what}") from None
         if isinstance(answer, str):
@@ -123,7 +123,15 @@ class WarmCheckov:
             raise CheckovError(self._broken_message(what))
         return answer
 
+    def _stop_for(self, failure: str) -> None:
+        """Stops the worker; runs still waiting are refused with the same reason."""
+        with self._lock:
+            self._failure = self._failure or failure
+        self.close()
+
     def _broken_message(self, what: str) -> str:
+        if self._failure is not None:
+            return self._failure
         if self._problem == "garbage":
             return f"Checkov printed something that is not JSON scanning {what}"
         if self._problem == "shape":
@@ -181,13 +189,8 @@ class WarmCheckov:
         return " | ".join(self._errors)
 
     def close(self) -> None:
-        """Stops the worker and every run it forked: the end of its input (it kills and reaps
-        its runs, then exits), else, after a moment, its whole process group."""
-        with self._lock, contextlib.suppress(OSError, ValueError):
-            assert self.process.stdin is not None
-            self.process.stdin.close()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=_GRACE_SECONDS)
+        """Stops the worker and every run it forked (its whole process group) at once: it may
+        still be importing, and finished runs are reaped already."""
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()

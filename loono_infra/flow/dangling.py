@@ -29,15 +29,16 @@ T = TypeVar("T")
 
 
 class Clients:
-    """One boto3 client per service for every lookup of a plan (each costs a session)."""
+    """One boto3 client per service for every lookup of a plan, all from one session."""
 
     def __init__(self, aws: AwsEndpoint) -> None:
         self._aws = aws
+        self._session = aws.session()  # used from one thread: its clients share its models
         self._made: dict[str, Any] = {}
 
     def client(self, service: str) -> Any:
         if service not in self._made:
-            self._made[service] = self._aws.client(service)
+            self._made[service] = self._aws.client(service, self._session)
         return self._made[service]
 
 

@@ -92,7 +92,7 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
     target = resolve_target(settings, sandbox, engine)
     options = PlanOptions(mode=mode, refresh=refresh, lock_timeout_seconds=lock_timeout)
     sandbox_info, env = checked_environment(target)
-    with workdir_lock(target.workdir), ThreadPoolExecutor(max_workers=2) as pool, \
+    with workdir_lock(target.workdir), ThreadPoolExecutor(max_workers=3) as pool, \
             time_limit_named(target, sandbox_info), contextlib.ExitStack() as cleanup:
         forget_adoptions(target.workdir)
         prepare(target, sandbox_info, env)
@@ -104,14 +104,27 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
             cleanup.callback(scan.close)
         call = _PlanCall(target, env, options, policy, on_event)
         result, content = _planned(call)
-        result, content = _adopted_or_listed(call, adopt, sandbox_info, result, content)
-        _refuse_queued_major_upgrade(settings, content)
-        if scan is not None:
-            result = replace(result, decision=scan.verdict(env, result, content))
-        elif policy:
-            result = replace(result, decision=destroy_decision(settings.environment, result.digest))
+        if adopt:
+            result, content = _adopted_or_listed(call, adopt, sandbox_info, result, content)
+            result = _decided(call, scan, result, content)
+        else:  # the lookups of what already exists overlap the policy scan
+            listed = pool.submit(_adopted_or_listed, call, adopt, sandbox_info, result, content)
+            decided = _decided(call, scan, result, content)
+            result = replace(listed.result()[0], decision=decided.decision)
         result = replace(result, owners=owners_kept_or_judged(target, result, previous, rules))
         write_record(result)
+    return result
+
+
+def _decided(call: _PlanCall, scan: PolicyScan | None, result: Plan,
+             content: PlanContent | None) -> Plan:
+    """result with the policy gate's decision (none without policy; a destroy needs none)."""
+    _refuse_queued_major_upgrade(call.target.settings, content)
+    if scan is not None:
+        return replace(result, decision=scan.verdict(call.env, result, content))
+    if call.policy:
+        return replace(result, decision=destroy_decision(call.target.settings.environment,
+                                                         result.digest))
     return result
 
 
