@@ -14,6 +14,7 @@ CreateCluster of an existing active cluster returns it.)
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,17 +30,29 @@ T = TypeVar("T")
 
 
 class Clients:
-    """One boto3 client per service for every lookup of a plan, all from one session."""
+    """One boto3 client per service for every lookup of a plan, all from one session (made
+    one at a time: its clients share its loaded models)."""
 
     def __init__(self, aws: AwsEndpoint) -> None:
-        self._aws = aws
-        self._session = aws.session()  # used from one thread: its clients share its models
+        self.aws = aws
+        self._session = aws.session()
         self._made: dict[str, Any] = {}
+        self._lock = threading.Lock()
 
     def client(self, service: str) -> Any:
-        if service not in self._made:
-            self._made[service] = self._aws.client(service, self._session)
-        return self._made[service]
+        with self._lock:
+            if service not in self._made:
+                self._made[service] = self.aws.client(service, self._session)
+            return self._made[service]
+
+    @classmethod
+    def ready(cls, aws: AwsEndpoint) -> Clients:
+        """Clients of every service a lookup asks, made ahead (while Terraform plans: making
+        them takes longer than asking)."""
+        clients = cls(aws)
+        for service in LOOKUP_SERVICES:
+            clients.client(service)
+        return clients
 
 
 Lookup = Callable[[Clients, dict[str, Any]], str | None]
@@ -157,9 +170,11 @@ LOOKUPS: dict[str, Lookup] = {
     "aws_db_instance": _database, "aws_sns_topic": _topic, "aws_kms_alias": _alias,
     "aws_lb": _balancer, "aws_ssm_parameter": _parameter, "aws_vpc": _vpc,
 }
+LOOKUP_SERVICES = ("logs", "ecr", "iam", "secretsmanager", "rds", "sns", "kms", "elbv2", "ssm",
+                   "ec2")
 
 
-def find_dangling(aws: AwsEndpoint, resources: Iterable[PlannedResource],
+def find_dangling(clients: Clients, resources: Iterable[PlannedResource],
                   ) -> tuple[list[Dangling], list[str]]:
     """The planned creates that already exist in AWS (those whose identity can be asked), and
     the lookups that could not be made (a warning each; the plan goes on)."""
@@ -172,7 +187,7 @@ def find_dangling(aws: AwsEndpoint, resources: Iterable[PlannedResource],
         ReadTimeoutError,
     )
 
-    found, problems, clients = [], [], Clients(aws)
+    found, problems, aws = [], [], clients.aws
     for resource in resources:
         lookup = LOOKUPS.get(resource.change.resource_type)
         after = resource.after if isinstance(resource.after, dict) else None

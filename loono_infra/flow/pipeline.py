@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -43,6 +43,7 @@ from loono_infra.core.terraform.locks import lock_in
 from loono_infra.core.terraform.models import PlanDocument, ResourceChange
 from loono_infra.core.workspace import Project
 from loono_infra.flow.dangling import (
+    Clients,
     Dangling,
     find_dangling,
     forget_adoptions,
@@ -92,7 +93,7 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
     target = resolve_target(settings, sandbox, engine)
     options = PlanOptions(mode=mode, refresh=refresh, lock_timeout_seconds=lock_timeout)
     sandbox_info, env = checked_environment(target)
-    with workdir_lock(target.workdir), ThreadPoolExecutor(max_workers=3) as pool, \
+    with workdir_lock(target.workdir), ThreadPoolExecutor(max_workers=4) as pool, \
             time_limit_named(target, sandbox_info), contextlib.ExitStack() as cleanup:
         forget_adoptions(target.workdir)
         prepare(target, sandbox_info, env)
@@ -102,7 +103,9 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
         scan = PolicyScan.start(target, rules, pool) if policy and mode != "destroy" else None
         if scan is not None:
             cleanup.callback(scan.close)
-        call = _PlanCall(target, env, options, policy, on_event)
+        lookups = pool.submit(Clients.ready, aws_endpoint(target, sandbox_info)) \
+            if mode == "normal" else None
+        call = _PlanCall(target, env, options, policy, on_event, lookups)
         result, content = _planned(call)
         if adopt:
             result, content = _adopted_or_listed(call, adopt, sandbox_info, result, content)
@@ -137,6 +140,7 @@ class _PlanCall:
     options: PlanOptions
     policy: bool
     on_event: EventCallback | None
+    lookups: Future[Clients] | None = None  # for what already exists, made while it plans
 
 
 def _planned(call: _PlanCall) -> tuple[Plan, PlanContent | None]:
@@ -166,7 +170,7 @@ def _adopted_or_listed(call: _PlanCall, adopt: bool, sandbox_info: SandboxInfo |
                        ) -> tuple[Plan, PlanContent | None]:
     """Creates that a killed run already made: listed, or imported by a second plan."""
     target = call.target
-    dangling, problems = _dangling(target, sandbox_info, result, content)
+    dangling, problems = _dangling(call, sandbox_info, result, content)
     if dangling and adopt:
         write_adoptions(target.workdir, dangling)
         result, content = _planned(call)
@@ -178,12 +182,14 @@ def _adopted_or_listed(call: _PlanCall, adopt: bool, sandbox_info: SandboxInfo |
                    warnings=(*result.warnings, *problems)), content
 
 
-def _dangling(target: Target, sandbox_info: SandboxInfo | None, result: Plan,
+def _dangling(call: _PlanCall, sandbox_info: SandboxInfo | None, result: Plan,
               content: PlanContent | None) -> tuple[list[Dangling], list[str]]:
     """Creates of this plan that a killed run already made (flow/dangling.py)."""
     if content is None or result.mode != "normal" or result.summary.add == 0:
         return [], []
-    return find_dangling(aws_endpoint(target, sandbox_info), content.document.resources)
+    clients = call.lookups.result() if call.lookups is not None else Clients(
+        aws_endpoint(call.target, sandbox_info))
+    return find_dangling(clients, content.document.resources)
 
 
 PASSWORD_HOLDERS = frozenset({"aws_db_instance", "aws_secretsmanager_secret_version"})
