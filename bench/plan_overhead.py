@@ -91,6 +91,15 @@ def report(name: str, ours: list[float], bare: list[float]) -> float:
     return ratio
 
 
+def cli_import_seconds() -> float:
+    """How long a fresh interpreter takes to import the CLI (what every command pays first)."""
+    code = ("import time; started = time.perf_counter(); import loono_infra.cli; "
+            "print(time.perf_counter() - started)")
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                               check=True)
+    return float(completed.stdout)
+
+
 def measure(project: Path, rounds: int) -> float:
     settings = load_settings(project / "environments" / "sandbox.toml")
     binary_env = {"LOONO_TERRAFORM_ENGINE": "binary",
@@ -119,6 +128,9 @@ def measure(project: Path, rounds: int) -> float:
     print(f"unchanged re-init: {statistics.median(samples['reinit']) * 1000:.1f} ms median "
           "(target <= 50 ms)")
     print(f"peak RSS of one plan (largest process): {peak_rss_mib(project):.0f} MiB")
+    imports = [cli_import_seconds() for _ in range(rounds)]
+    print(f"import loono_infra.cli: {statistics.median(imports) * 1000:.0f} ms median "
+          "(a fresh interpreter each time)")
     print(f"this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     return embedded
 
