@@ -26,6 +26,7 @@ import json
 import os
 import selectors
 import signal
+import traceback
 import warnings
 from typing import Any
 
@@ -46,11 +47,11 @@ def _checkov_run(argv: list[str]) -> tuple[int, str]:
     return 0 if code is None else int(code), printed.getvalue()
 
 
-def _child(request: dict[str, Any], answer_fd: int) -> None:
+def _child(request: dict[str, Any], answer_fd: int, worker: int) -> None:
     """The forked run: never writes to the protocol's stdout, answers on its own pipe."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() == 1:  # the worker died before the line above ran
+    if os.getppid() != worker:  # the worker died before the line above ran
         os._exit(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
@@ -74,11 +75,14 @@ class Worker:
 
     def start(self, request: dict[str, Any]) -> None:
         read_fd, write_fd = os.pipe()
+        worker = os.getpid()
         pid = os.fork()
         if pid == 0:
             try:
                 os.close(read_fd)
-                _child(request, write_fd)
+                _child(request, write_fd, worker)
+            except BaseException:
+                traceback.print_exc()  # on the worker's stderr: the parent quotes its tail
             finally:
                 os._exit(70)
         os.close(write_fd)
@@ -115,9 +119,10 @@ class Worker:
         _write_all(1, answer)
 
     def stop_runs(self) -> None:
-        for _, pid, _ in self.runs.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        """The end of input: every run, and whatever a run started, stops with the worker (the
+        leader of its process group)."""
+        if self.runs:
+            os.killpg(0, signal.SIGKILL)
 
     def serve(self) -> None:
         self.selector.register(0, selectors.EVENT_READ, "input")

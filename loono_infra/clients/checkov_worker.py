@@ -44,6 +44,8 @@ class WarmCheckov:
         self._answers: dict[int, queue.Queue[dict[str, Any] | str]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        self._closing = threading.Lock()
+        self._writing = threading.Lock()
         self._problem: str | None = None
         self._failure: str | None = None  # why the worker was stopped, said to every waiting run
         self._errors: list[str] = []
@@ -52,9 +54,10 @@ class WarmCheckov:
 
     @classmethod
     def start(cls, checkov: Path, expected_version: str | None) -> WarmCheckov | None:
-        """A worker on Checkov's own interpreter, or None when there is none to start."""
-        python = checkov.parent / "python"
-        if not python.is_file():
+        """A worker on Checkov's own interpreter, or None when there is none to start (no
+        interpreter beside the resolved executable, or no version to check it against)."""
+        python = checkov.resolve().parent / "python"
+        if not python.is_file() or expected_version is None:
             return None
         try:
             process = subprocess.Popen(
@@ -105,9 +108,10 @@ class WarmCheckov:
             self._answers[request_id] = answers
             if self._problem is not None:
                 answers.put(_BROKEN)
-            with contextlib.suppress(OSError, ValueError):  # it died: the answer says so
-                self.process.stdin.write(json.dumps({"id": request_id, "argv": argv}) + "\n")
-                self.process.stdin.flush()
+        # Written outside _lock: a full pipe must never keep the reader or a time-out waiting.
+        with self._writing, contextlib.suppress(OSError, ValueError):  # died: its answer says so
+            self.process.stdin.write(json.dumps({"id": request_id, "argv": argv}) + "\n")
+            self.process.stdin.flush()
         return answers
 
     def _next(self, answers: queue.Queue[dict[str, Any] | str], deadline: float,
@@ -190,7 +194,10 @@ class WarmCheckov:
 
     def close(self) -> None:
         """Stops the worker and every run it forked (its whole process group) at once: it may
-        still be importing, and finished runs are reaped already."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
+        still be importing, and finished runs are reaped already. Once: the group is never
+        signalled after the worker was reaped (its id could be another's by then)."""
+        with self._closing:
+            if self.process.poll() is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()

@@ -13,6 +13,7 @@ CreateCluster of an existing active cluster returns it.)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Callable, Iterable
@@ -35,12 +36,14 @@ class Clients:
 
     def __init__(self, aws: AwsEndpoint) -> None:
         self.aws = aws
-        self._session = aws.session()
+        self._session: Any = None  # made by the first client (it can fail: a missing profile)
         self._made: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     def client(self, service: str) -> Any:
         with self._lock:
+            if self._session is None:
+                self._session = self.aws.session()
             if service not in self._made:
                 self._made[service] = self.aws.client(service, self._session)
             return self._made[service]
@@ -49,9 +52,12 @@ class Clients:
     def ready(cls, aws: AwsEndpoint) -> Clients:
         """Clients of every service a lookup asks, made ahead (while Terraform plans: making
         them takes longer than asking)."""
+        from botocore.exceptions import BotoCoreError
+
         clients = cls(aws)
         for service in LOOKUP_SERVICES:
-            clients.client(service)
+            with contextlib.suppress(BotoCoreError):  # made again by its lookup, which warns
+                clients.client(service)
         return clients
 
 

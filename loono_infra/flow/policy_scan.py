@@ -148,8 +148,13 @@ class PolicyScan:
         except ck.CheckovError as error:
             return cls(target, rules, None, error.message)
         warm = WarmCheckov.start(inputs.checkov, ck.checkov_version(inputs.checkov))
-        return cls(target, rules, _Started(inputs, start_module_scan(inputs, pool, warm),
-                                           start_enforcement(inputs, pool, warm), warm))
+        try:
+            return cls(target, rules, _Started(inputs, start_module_scan(inputs, pool, warm),
+                                               start_enforcement(inputs, pool, warm), warm))
+        except BaseException:  # e.g. an unreadable module file: no worker is left behind
+            if warm is not None:
+                warm.close()
+            raise
 
     def verdict(self, env: Mapping[str, str], result: Plan,
                 content: PlanContent | None) -> Decision:
