@@ -102,8 +102,8 @@ def _rendered(reports: Sequence[EnvironmentReport], run_url: str | None, record:
 
 def _fold_note(run_url: str | None) -> str:
     where = f"the [workflow run]({run_url})'s" if run_url else "the workflow run's"
-    return (f"> Folded to stay within GitHub's comment limit: {where} job summary and its "
-            "redacted plan artifact (`plan.redacted.json`) show every change and attribute.")
+    return (f"> Folded to stay within GitHub's comment limit: {where} job summary shows "
+            "every change and attribute.")
 
 
 def not_reviewed_comment(plan: Plan, refused: NotReviewedError) -> str:

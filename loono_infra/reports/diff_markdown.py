@@ -4,7 +4,7 @@ collapsed, the attribute diff of each update and replacement.
 GitHub refuses a comment over 65,536 characters. When the whole diff does not fit the room
 left, the least important parts are folded first (the attribute diffs of updates, then of
 replacements, then the table's last rows), always whole blocks, never a cut in the middle of
-Markdown, and a note says where the rest is (the job summary, the redacted plan artifact).
+Markdown, and a note says where the rest is (the job summary).
 """
 
 from __future__ import annotations
