@@ -55,13 +55,13 @@ class Clients:
         from botocore.exceptions import BotoCoreError
 
         clients = cls(aws)
-        for service in LOOKUP_SERVICES:
+        for service in sorted({name for name, _ in LOOKUPS.values()}):
             with contextlib.suppress(BotoCoreError):  # made again by its lookup, which warns
                 clients.client(service)
         return clients
 
 
-Lookup = Callable[[Clients, dict[str, Any]], str | None]
+Lookup = Callable[[Any, dict[str, Any]], str | None]  # (its service's client, after)
 
 
 @dataclass(frozen=True)
@@ -96,88 +96,94 @@ def _asked(call: Callable[[], T]) -> T | None:
         raise
 
 
-def _log_group(aws: Clients, after: dict[str, Any]) -> str | None:
+def _log_group(client: Any, after: dict[str, Any]) -> str | None:
     name = str(after["name"])
-    groups = aws.client("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    groups = client.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
     return str(name) if any(g["logGroupName"] == name for g in groups) else None
 
 
-def _repository(aws: Clients, after: dict[str, Any]) -> str | None:
+def _repository(client: Any, after: dict[str, Any]) -> str | None:
     name = str(after["name"])
-    return _asked(lambda: aws.client("ecr").describe_repositories(
+    return _asked(lambda: client.describe_repositories(
         repositoryNames=[name])["repositories"][0]["repositoryName"])
 
 
-def _role(aws: Clients, after: dict[str, Any]) -> str | None:
+def _role(client: Any, after: dict[str, Any]) -> str | None:
     name = str(after["name"])
-    return _asked(lambda: aws.client("iam").get_role(RoleName=name)["Role"]["RoleName"])
+    return _asked(lambda: client.get_role(RoleName=name)["Role"]["RoleName"])
 
 
-def _group(aws: Clients, after: dict[str, Any]) -> str | None:
+def _group(client: Any, after: dict[str, Any]) -> str | None:
     name = str(after["name"])
-    return _asked(lambda: aws.client("iam").get_group(GroupName=name)["Group"]["GroupName"])
+    return _asked(lambda: client.get_group(GroupName=name)["Group"]["GroupName"])
 
 
-def _secret(aws: Clients, after: dict[str, Any]) -> str | None:
+def _secret(client: Any, after: dict[str, Any]) -> str | None:
     name = str(after["name"])
-    secret = _asked(lambda: aws.client("secretsmanager").describe_secret(SecretId=name))
+    secret = _asked(lambda: client.describe_secret(SecretId=name))
     return str(secret["ARN"]) if secret and not secret.get("DeletedDate") else None
 
 
-def _subnet_group(aws: Clients, after: dict[str, Any]) -> str | None:
+def _subnet_group(client: Any, after: dict[str, Any]) -> str | None:
     name = str(after["name"])
-    return _asked(lambda: aws.client("rds").describe_db_subnet_groups(
+    return _asked(lambda: client.describe_db_subnet_groups(
         DBSubnetGroupName=name)["DBSubnetGroups"][0]["DBSubnetGroupName"])
 
 
-def _database(aws: Clients, after: dict[str, Any]) -> str | None:
+def _database(client: Any, after: dict[str, Any]) -> str | None:
     identifier = str(after["identifier"])
-    return _asked(lambda: aws.client("rds").describe_db_instances(
+    return _asked(lambda: client.describe_db_instances(
         DBInstanceIdentifier=identifier)["DBInstances"][0]["DBInstanceIdentifier"])
 
 
-def _topic(aws: Clients, after: dict[str, Any]) -> str | None:
-    pages = aws.client("sns").get_paginator("list_topics").paginate()
+def _topic(client: Any, after: dict[str, Any]) -> str | None:
+    pages = client.get_paginator("list_topics").paginate()
     return next((str(t["TopicArn"]) for page in pages for t in page["Topics"]
                  if str(t["TopicArn"]).endswith(f":{after['name']}")), None)
 
 
-def _alias(aws: Clients, after: dict[str, Any]) -> str | None:
-    pages = aws.client("kms").get_paginator("list_aliases").paginate()
+def _alias(client: Any, after: dict[str, Any]) -> str | None:
+    pages = client.get_paginator("list_aliases").paginate()
     named = any(a["AliasName"] == after["name"] for page in pages for a in page["Aliases"])
     return str(after["name"]) if named else None
 
 
-def _balancer(aws: Clients, after: dict[str, Any]) -> str | None:
+def _balancer(client: Any, after: dict[str, Any]) -> str | None:
     name = str(after["name"])
-    return _asked(lambda: aws.client("elbv2").describe_load_balancers(
+    return _asked(lambda: client.describe_load_balancers(
         Names=[name])["LoadBalancers"][0]["LoadBalancerArn"])
 
 
-def _parameter(aws: Clients, after: dict[str, Any]) -> str | None:
+def _parameter(client: Any, after: dict[str, Any]) -> str | None:
     name = str(after["name"])
-    return _asked(lambda: aws.client("ssm").get_parameter(Name=name)["Parameter"]["Name"])
+    return _asked(lambda: client.get_parameter(Name=name)["Parameter"]["Name"])
 
 
-def _vpc(aws: Clients, after: dict[str, Any]) -> str | None:
+def _vpc(client: Any, after: dict[str, Any]) -> str | None:
     name = (after.get("tags") or {}).get("Name")
     if not name:
         return None
-    vpcs = aws.client("ec2").describe_vpcs(Filters=[
+    vpcs = client.describe_vpcs(Filters=[
         {"Name": "tag:Name", "Values": [name]},
         {"Name": "cidr-block-association.cidr-block", "Values": [after["cidr_block"]]}])["Vpcs"]
     return str(vpcs[0]["VpcId"]) if len(vpcs) == 1 else None
 
 
-LOOKUPS: dict[str, Lookup] = {
-    "aws_cloudwatch_log_group": _log_group, "aws_ecr_repository": _repository,
-    "aws_iam_role": _role, "aws_iam_group": _group, "aws_secretsmanager_secret": _secret,
-    "aws_db_subnet_group": _subnet_group,
-    "aws_db_instance": _database, "aws_sns_topic": _topic, "aws_kms_alias": _alias,
-    "aws_lb": _balancer, "aws_ssm_parameter": _parameter, "aws_vpc": _vpc,
+# The resource types whose identity can be asked: the service that answers, and the lookup.
+LOOKUPS: dict[str, tuple[str, Lookup]] = {
+    "aws_cloudwatch_log_group": ("logs", _log_group),
+    "aws_ecr_repository": ("ecr", _repository),
+    "aws_iam_role": ("iam", _role),
+    "aws_iam_group": ("iam", _group),
+    "aws_secretsmanager_secret": ("secretsmanager", _secret),
+    "aws_db_subnet_group": ("rds", _subnet_group),
+    "aws_db_instance": ("rds", _database),
+    "aws_sns_topic": ("sns", _topic),
+    "aws_kms_alias": ("kms", _alias),
+    "aws_lb": ("elbv2", _balancer),
+    "aws_ssm_parameter": ("ssm", _parameter),
+    "aws_vpc": ("ec2", _vpc),
 }
-LOOKUP_SERVICES = ("logs", "ecr", "iam", "secretsmanager", "rds", "sns", "kms", "elbv2", "ssm",
-                   "ec2")
 
 
 def find_dangling(clients: Clients, resources: Iterable[PlannedResource],
@@ -195,12 +201,13 @@ def find_dangling(clients: Clients, resources: Iterable[PlannedResource],
 
     found, problems, aws = [], [], clients.aws
     for resource in resources:
-        lookup = LOOKUPS.get(resource.change.resource_type)
+        known = LOOKUPS.get(resource.change.resource_type)
         after = resource.after if isinstance(resource.after, dict) else None
-        if resource.change.action != "create" or lookup is None or after is None:
+        if resource.change.action != "create" or known is None or after is None:
             continue
+        service, lookup = known
         try:
-            import_id = lookup(clients, after)
+            import_id = lookup(clients.client(service), after)
         except (KeyError, TypeError):  # an identity not known before apply
             continue
         except (ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError,

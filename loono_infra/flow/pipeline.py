@@ -185,11 +185,9 @@ def _adopted_or_listed(call: _PlanCall, adopt: bool, sandbox_info: SandboxInfo |
 def _dangling(call: _PlanCall, sandbox_info: SandboxInfo | None, result: Plan,
               content: PlanContent | None) -> tuple[list[Dangling], list[str]]:
     """Creates of this plan that a killed run already made (flow/dangling.py)."""
-    if content is None or result.mode != "normal" or result.summary.add == 0:
-        return [], []
-    clients = call.lookups.result() if call.lookups is not None else Clients(
-        aws_endpoint(call.target, sandbox_info))
-    return find_dangling(clients, content.document.resources)
+    if content is None or call.lookups is None or result.summary.add == 0:
+        return [], []  # no lookups are made for a plan other than a normal one
+    return find_dangling(call.lookups.result(), content.document.resources)
 
 
 PASSWORD_HOLDERS = frozenset({"aws_db_instance", "aws_secretsmanager_secret_version"})
