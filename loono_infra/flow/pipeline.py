@@ -103,8 +103,7 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
         scan = PolicyScan.start(target, rules, pool) if policy and mode != "destroy" else None
         if scan is not None:
             cleanup.callback(scan.close)
-        lookups = pool.submit(Clients.ready, aws_endpoint(target, sandbox_info)) \
-            if mode == "normal" else None
+        lookups = _lookup_clients_ahead(target, sandbox_info, options, policy, pool)
         call = _PlanCall(target, env, options, policy, on_event, lookups)
         result, content = _planned(call)
         if adopt:
@@ -117,6 +116,17 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
         result = replace(result, owners=owners_kept_or_judged(target, result, previous, rules))
         write_record(result)
     return result
+
+
+def _lookup_clients_ahead(target: Target, sandbox_info: SandboxInfo | None,
+                          options: PlanOptions, policy: bool,
+                          pool: ThreadPoolExecutor) -> Future[Clients] | None:
+    """The clients of the existence lookups, made while Terraform plans, when the lookups will
+    run: on a normal plan whose content is shown (they read it). Making them costs CPU that
+    Terraform would otherwise have."""
+    if options.mode != "normal" or not needs_content(target.settings, options.mode, policy):
+        return None
+    return pool.submit(Clients.ready, aws_endpoint(target, sandbox_info))
 
 
 def _decided(call: _PlanCall, scan: PolicyScan | None, result: Plan,
@@ -186,7 +196,7 @@ def _dangling(call: _PlanCall, sandbox_info: SandboxInfo | None, result: Plan,
               content: PlanContent | None) -> tuple[list[Dangling], list[str]]:
     """Creates of this plan that a killed run already made (flow/dangling.py)."""
     if content is None or call.lookups is None or result.summary.add == 0:
-        return [], []  # no lookups are made for a plan other than a normal one
+        return [], []  # no lookups for a plan other than a normal one, shown
     return find_dangling(call.lookups.result(), content.document.resources)
 
 

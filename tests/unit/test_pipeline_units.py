@@ -96,3 +96,27 @@ def test_plan_record_round_trips(tmp_path: Path) -> None:
                 settings_source="/x/sandbox.toml")
     assert Plan.from_dict(plan.to_dict()) == plan
     assert plan.has_changes and plan.to_dict()["has_changes"] is True
+
+
+@pytest.mark.parametrize(("environment", "mode", "policy", "made"), [
+    ("production", "normal", True, True),    # the dangling lookups read the shown plan
+    ("production", "normal", False, True),   # shown for the owners gate all the same
+    ("sandbox", "normal", False, False),     # not shown: nothing would look anything up
+    ("production", "refresh-only", True, False),
+    ("production", "destroy", True, False),
+], ids=lambda value: str(value))
+def test_lookup_clients_are_made_ahead_only_for_a_plan_that_looks_up(
+        project_copy: Path, environment: str, mode: str, policy: bool, made: bool) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from loono_infra.core.terraform.args import PlanOptions
+    from loono_infra.flow.pipeline import _lookup_clients_ahead
+
+    settings = load_settings(project_copy / "environments" / f"{environment}.toml")
+    target = resolve_target(settings, sandbox=True, engine=EmbeddedEngine())
+    info = SandboxInfo(1, "http://127.0.0.1:1", 0.0)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = _lookup_clients_ahead(target, info, PlanOptions(mode=mode), policy, pool)
+        assert (ahead is not None) is made
+        if ahead is not None:
+            assert ahead.result() is not None
