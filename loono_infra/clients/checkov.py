@@ -171,11 +171,14 @@ def scan_from_json(text: str) -> Scan:
     return Scan(results, int(raw["resource_count"]))
 
 
+ScanRunner = Callable[[list[str], str], Scan]  # (Checkov's command line, what it scans)
+
+
 def cached_scan(cache_dir: Path, key: str, args: list[str], what: str,
-                run: Callable[[list[str], str], Scan] = run_checkov) -> Scan:
+                run: ScanRunner = run_checkov) -> Scan:
     """A scan's result, reused when the key (inputs' digest) was scanned before; else run
     (a cold Checkov, or a warm one) scans."""
-    entry = cache_dir / f"{digest_of([_CACHE_FORMAT, key.encode()])}.json"
+    entry = cache_entry(cache_dir, key)
     try:
         return scan_from_json(entry.read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError, TypeError):
@@ -183,6 +186,11 @@ def cached_scan(cache_dir: Path, key: str, args: list[str], what: str,
     scan = run(args, what)
     write_atomically(entry, scan_to_json(scan))
     return scan
+
+
+def cache_entry(cache_dir: Path, key: str) -> Path:
+    """Where the scan of key is cached (it exists once scanned)."""
+    return cache_dir / f"{digest_of([_CACHE_FORMAT, key.encode()])}.json"
 
 
 def digest_of(parts: Iterable[bytes]) -> str:
@@ -227,9 +235,7 @@ def known_check_ids(checkov: Path, cache_dir: Path, policies_dir: Path,
     policies (computed once, then read: `checkov --list` takes seconds); run (a cold
     process unless given a warm Checkov's) lists them."""
     run = run or run_checkov_process
-    key = digest_of([_CACHE_FORMAT, checkov_identity(checkov).encode(),
-                     *tree_bytes(policies_dir, ("*.py", "*.yaml"))])
-    entry = cache_dir / f"ids-{key}.json"
+    entry = check_list_entry(checkov, cache_dir, policies_dir)
     try:
         return frozenset(json.loads(entry.read_text(encoding="utf-8")))
     except (OSError, ValueError):
@@ -242,6 +248,13 @@ def known_check_ids(checkov: Path, cache_dir: Path, policies_dir: Path,
     ids |= own_check_ids(policies_dir)
     write_atomically(entry, json.dumps(sorted(ids)))
     return ids
+
+
+def check_list_entry(checkov: Path, cache_dir: Path, policies_dir: Path) -> Path:
+    """Where the list of check ids is cached, per Checkov version and policies."""
+    key = digest_of([_CACHE_FORMAT, checkov_identity(checkov).encode(),
+                     *tree_bytes(policies_dir, ("*.py", "*.yaml"))])
+    return cache_dir / f"ids-{key}.json"
 
 
 def own_check_ids(policies_dir: Path) -> frozenset[str]:

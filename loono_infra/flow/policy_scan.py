@@ -25,6 +25,7 @@ from loono_infra.core.files import write_atomically
 from loono_infra.core.plans import JUDGED_PLAN, Plan, PlanContent
 from loono_infra.core.render import LOCK_FILE
 from loono_infra.core.terraform import commands
+from loono_infra.flow import last_scan
 from loono_infra.flow.repository import untrusted_gate_files
 from loono_infra.flow.targets import Target
 from loono_infra.flow.trusted import Rules
@@ -51,14 +52,23 @@ class PolicyInputs:
                 *ck.tree_bytes(self.policies_dir, _POLICY_FILES)]
 
 
+def module_scan_key(inputs: PolicyInputs) -> str:
+    """The module scan's cache key: Checkov, the policies and the module files."""
+    return "hcl-" + ck.digest_of([*inputs.identity(),
+                                  *ck.tree_bytes(inputs.modules_dir, ("*.tf",))])
+
+
 def start_module_scan(inputs: PolicyInputs, pool: ThreadPoolExecutor,
-                      warm: WarmCheckov | None = None) -> Future[ck.Scan]:
+                      warm: WarmCheckov | None = None, key: str | None = None,
+                      ) -> Future[ck.Scan]:
     """Starts the HCL scan of the modules in the background (cached by the module files)."""
-    key = "hcl-" + ck.digest_of([*inputs.identity(),
-                                 *ck.tree_bytes(inputs.modules_dir, ("*.tf",))])
     args = ck.hcl_args(inputs.checkov, inputs.modules_dir, inputs.policies_dir)
-    return pool.submit(ck.cached_scan, inputs.cache_dir, key, args, "the Terraform modules",
-                       ck.run_checkov if warm is None else warm.scan)
+    return pool.submit(ck.cached_scan, inputs.cache_dir, key or module_scan_key(inputs), args,
+                       "the Terraform modules", _runner(warm))
+
+
+def _runner(warm: WarmCheckov | None) -> ck.ScanRunner:
+    return ck.run_checkov if warm is None else warm.scan
 
 
 def start_enforcement(inputs: PolicyInputs, pool: ThreadPoolExecutor,
@@ -69,19 +79,22 @@ def start_enforcement(inputs: PolicyInputs, pool: ThreadPoolExecutor,
 
 
 def scan_plan(inputs: PolicyInputs, judged: dict[str, Any], judged_file: Path,
-              warm: WarmCheckov | None = None) -> ck.Scan:
+              warm: WarmCheckov | None = None, configuration: str | None = None) -> ck.Scan:
     """Scans the judged view of the (redacted) plan, reusing the verdict of an identical view;
-    a new view is scanned by the warm Checkov when there is one.
+    a new view is scanned by the warm Checkov when there is one, else by a cold one.
 
-    The view is written to judged_file (mode 0600) for Checkov to read.
+    The view is written to judged_file (mode 0600) for Checkov to read. With configuration
+    (flow/last_scan.py) the workdir remembers that this configuration was judged.
     """
     text = json.dumps(judged, sort_keys=True)
     write_atomically(judged_file, text)
     judged_file.chmod(0o600)
     key = "plan-" + ck.digest_of([*inputs.identity(), text.encode()])
     args = ck.plan_args(inputs.checkov, judged_file, inputs.policies_dir)
-    return ck.cached_scan(inputs.cache_dir, key, args, "the plan",
-                          ck.run_checkov if warm is None else warm.scan)
+    scan = ck.cached_scan(inputs.cache_dir, key, args, "the plan", _runner(warm))
+    if configuration is not None:
+        last_scan.remember(judged_file.parent, configuration, key)
+    return scan
 
 
 def load_enforcement_for(inputs: PolicyInputs, run: ck.Runner | None = None) -> Enforcement:
@@ -112,6 +125,7 @@ class _Started:
     modules: Future[ck.Scan]
     enforcement: Future[Enforcement]
     warm: WarmCheckov | None
+    configuration: str  # what the plan is made from (flow/last_scan.py)
 
 
 class PolicyScan:
@@ -130,10 +144,12 @@ class PolicyScan:
             self._started.warm.close()
 
     @classmethod
-    def start(cls, target: Target, rules: Rules, pool: ThreadPoolExecutor) -> PolicyScan:
-        """Finds Checkov, starts a warm one and, overlapping Terraform's plan, the module scan
-        and the check list, with the policies of the trusted revision. pool needs two
-        workers."""
+    def start(cls, target: Target, rules: Rules, pool: ThreadPoolExecutor,
+              applied_since: bool = True) -> PolicyScan:
+        """Finds Checkov and, overlapping Terraform's plan, starts the module scan and the check
+        list, with the policies of the trusted revision; a warm Checkov too, unless every scan
+        is probably cached (flow/last_scan.py; applied_since: no plan record of the last plan
+        is left). pool needs two workers."""
         workspace = target.project
         if rules.trusted is None:
             return cls(target, rules, None, rules.problem)
@@ -147,10 +163,15 @@ class PolicyScan:
                                   rules.trusted.policies_dir, workspace.policy_cache_dir)
         except ck.CheckovError as error:
             return cls(target, rules, None, error.message)
-        warm = WarmCheckov.start(inputs.checkov, ck.checkov_version(inputs.checkov))
+        module_key = module_scan_key(inputs)
+        configuration = last_scan.configuration_digest(target.workdir, module_key)
+        warm = None if _all_likely_cached(inputs, target.workdir, module_key, configuration,
+                                          applied_since) \
+            else WarmCheckov.start(inputs.checkov, ck.checkov_version(inputs.checkov))
         try:
-            return cls(target, rules, _Started(inputs, start_module_scan(inputs, pool, warm),
-                                               start_enforcement(inputs, pool, warm), warm))
+            return cls(target, rules, _Started(
+                inputs, start_module_scan(inputs, pool, warm, module_key),
+                start_enforcement(inputs, pool, warm), warm, configuration))
         except BaseException:  # e.g. an unreadable module file: no worker is left behind
             if warm is not None:
                 warm.close()
@@ -172,7 +193,7 @@ class PolicyScan:
             view = judged_view(json.loads(content.redacted),
                                provider_shapes(self._target, env, started.inputs.cache_dir))
             plan_scan = scan_plan(started.inputs, view, self._target.workdir / JUDGED_PLAN,
-                                  started.warm)
+                                  started.warm, started.configuration)
             modules, enforcement = started.modules.result(), started.enforcement.result()
         except (ck.CheckovError, TerraformError) as error:
             return refusal(settings, result.digest, error.message)
@@ -180,6 +201,15 @@ class PolicyScan:
         modules_root = str(workspace.modules_dir.relative_to(workspace.root))
         return evaluate(settings, result.digest, plan_scan, modules, enforcement,
                         datetime.date.today(), modules_root)
+
+
+def _all_likely_cached(inputs: PolicyInputs, workdir: Path, module_key: str,
+                       configuration: str, applied_since: bool) -> bool:
+    """Whether the module scan and the check list are cached, and the plan scan probably is."""
+    cache = inputs.cache_dir
+    return (ck.cache_entry(cache, module_key).is_file()
+            and ck.check_list_entry(inputs.checkov, cache, inputs.policies_dir).is_file()
+            and last_scan.plan_scan_likely_cached(workdir, cache, configuration, applied_since))
 
 
 def destroy_decision(settings_environment: str, digest: str) -> Decision:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,11 +13,15 @@ from pathlib import Path
 import pytest
 
 from loono_infra import apply, load_settings, plan
+from loono_infra.clients import checkov as ck
+from loono_infra.clients.checkov_worker import WarmCheckov
 from loono_infra.core.errors import GateRefusedError
+from loono_infra.flow import last_scan
 from loono_infra.reports.terminal import decision_text
 from loono_infra.sandbox.control import SandboxInfo
-from tests.conftest import PROJECT_ROOT, commit_all
+from tests.conftest import PROJECT_ROOT, SHARED_POLICY_CACHE, commit_all
 from tests.integration.conftest import project_sharing_sandbox
+from tests.integration.verdicts import finding_keys, with_extra_tag
 
 pytestmark = pytest.mark.integration
 
@@ -102,3 +108,51 @@ def test_the_redacted_plan_holds_no_password(sandbox_project: Path, sandbox: San
     redacted = (planned.workdir / "plan.redacted.json").read_text()
     assert "planted-Secret-0815-abc" not in redacted and "(redacted)" in redacted
     assert "planted-Secret-0815-abc" not in str(planned.to_dict())
+
+
+def test_a_warm_checkov_starts_only_where_a_scan_may_run(sandbox_project: Path,
+                                                          sandbox: SandboxInfo, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """flow/last_scan.py: an unchanged re-plan starts no warm Checkov (its verdicts are cached);
+    a wrong guess is judged by a cold Checkov, with the same verdict; a change starts one."""
+    project = project_sharing_sandbox(tmp_path / "w", sandbox_project)
+    cache = project / ".loono" / "policy-cache"
+    cache.unlink()  # a cache of its own: this test removes an entry from it
+    shutil.copytree(SHARED_POLICY_CACHE, cache)
+    warm_started: list[bool] = []
+    real_start = WarmCheckov.start
+
+    def counted(checkov: Path, version: str | None) -> WarmCheckov | None:
+        worker = real_start(checkov, version)
+        warm_started.append(worker is not None)
+        return worker
+
+    monkeypatch.setattr(WarmCheckov, "start", counted)
+    settings = load_settings(project / "environments" / "production.toml")
+    first = plan(settings, sandbox=True, refresh=False)
+    assert first.decision is not None and first.decision.passed, \
+        first.decision and decision_text(first.decision)
+    assert warm_started == [True]  # a workdir's first plan: its plan scan may run
+    workdir_hint = first.workdir / last_scan.LAST_SCAN
+    remembered = json.loads(workdir_hint.read_text(encoding="utf-8"))
+
+    again = plan(settings, sandbox=True, refresh=False)
+    assert warm_started == [True]  # the same configuration, no apply since: all cached
+    assert again.decision is not None and again.decision.passed
+    assert again.decision.digest == again.digest and finding_keys(again) == finding_keys(first)
+
+    # A wrong guess: the hint names a cached scan, but this plan's own verdict is not cached.
+    real_entry = ck.cache_entry(cache, remembered["plan_scan"])
+    real_entry.unlink()
+    ck.cache_entry(cache, "plan-forged").write_text("{}", encoding="utf-8")
+    workdir_hint.write_text(json.dumps({**remembered, "plan_scan": "plan-forged"}))
+    guessed_wrong = plan(settings, sandbox=True, refresh=False)
+    assert warm_started == [True]  # no warm Checkov: a cold one scanned the plan
+    assert real_entry.is_file()  # ... for real, and cached its verdict again
+    assert guessed_wrong.decision is not None and guessed_wrong.decision.passed
+    assert finding_keys(guessed_wrong) == finding_keys(first)
+
+    changed = plan(with_extra_tag(settings, "Round", "2"), sandbox=True, refresh=False)
+    assert warm_started == [True, True]  # another configuration: its plan scan may run
+    assert changed.decision is not None and changed.decision.passed
+    assert changed.decision.digest == changed.digest
