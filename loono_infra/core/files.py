@@ -28,9 +28,11 @@ class FileWriteError(LoonoError, OSError):
     Still an OSError, so code that tolerates a failed cache write goes on doing so."""
 
 
-def write_atomically(path: Path, data: str | bytes) -> None:
+def write_atomically(path: Path, data: str | bytes, durable: bool = True) -> None:
     """Writes a file so readers see the old or the new content, never a part (also concurrently).
-    A write that fails (disk full) leaves the old content and raises FileWriteError."""
+    A write that fails (disk full) leaves the old content and raises FileWriteError. Durable,
+    it is on the disk when this returns (fsync); a file made again by every run need not be
+    (after a power cut it may be empty: its readers treat that as unreadable)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -40,7 +42,8 @@ def write_atomically(path: Path, data: str | bytes) -> None:
         with os.fdopen(descriptor, "wb") as stream:
             stream.write(data.encode("utf-8") if isinstance(data, str) else data)
             stream.flush()
-            os.fsync(stream.fileno())
+            if durable:
+                os.fsync(stream.fileno())
         os.replace(partial, path)
     except OSError as error:
         Path(partial).unlink(missing_ok=True)

@@ -85,8 +85,8 @@ def redact_document(document: dict[str, Any], known_secrets: Iterable[str] = ())
         _redact_change(change)
     _redact_values(redacted.get("planned_values") or {})
     _redact_values((redacted.get("prior_state") or {}).get("values") or {})
-    secrets = [s for s in known_secrets if len(s) >= _MIN_SECRET_LENGTH]
-    return _map_strings(redacted, lambda text: scrub(text, secrets)) if secrets else redacted
+    forms = _scrubbed_forms(known_secrets)  # once, not for every string of the document
+    return _map_strings(redacted, lambda text: _without(text, forms)) if forms else redacted
 
 
 def _map_strings(value: Any, change: Callable[[str], str]) -> Any:
@@ -113,8 +113,18 @@ def secret_forms(secret: str) -> set[str]:
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
     """Text bound for humans with every known secret value, in every form, replaced."""
+    return _without(text, _scrubbed_forms(secrets))
+
+
+def _scrubbed_forms(secrets: Iterable[str]) -> list[str]:
+    """Every form of every secret long enough to scrub, longest first (a form inside a longer
+    one is replaced after it)."""
     forms = {form for secret in secrets if len(secret) >= _MIN_SECRET_LENGTH
              for form in secret_forms(secret) if len(form) >= _MIN_SECRET_LENGTH}
-    for form in sorted(forms, key=len, reverse=True):
+    return sorted(forms, key=len, reverse=True)
+
+
+def _without(text: str, forms: list[str]) -> str:
+    for form in forms:
         text = text.replace(form, REDACTED)
     return text

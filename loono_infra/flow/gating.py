@@ -91,7 +91,7 @@ def plan_content(target: Target, env: Mapping[str, str]) -> PlanContent:
     document = commands.show_plan(target.engine, target.workdir, env, PLAN_FILE)
     password = env.get(f"TF_VAR_{PASSWORD_VARIABLE}", "")
     text = redacted_json(document.raw, {password} if password else set())
-    write_atomically(target.workdir / REDACTED_PLAN, text)
+    write_atomically(target.workdir / REDACTED_PLAN, text, durable=False)  # made by every plan
     return PlanContent(document, text, content_digest(text), change_digests(text))
 
 

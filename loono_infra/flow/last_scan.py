@@ -34,8 +34,9 @@ def configuration_digest(workdir: Path, module_key: str) -> str:
 
 def remember(workdir: Path, configuration: str, plan_key: str) -> None:
     """Keeps which configuration the plan scan under plan_key judged."""
-    write_atomically(workdir / LAST_SCAN,
-                     json.dumps({"configuration": configuration, "plan_scan": plan_key}))
+    write_atomically(workdir / LAST_SCAN,  # a guess: lost, the next plan only starts a worker
+                     json.dumps({"configuration": configuration, "plan_scan": plan_key}),
+                     durable=False)
 
 
 def plan_scan_likely_cached(workdir: Path, cache_dir: Path, configuration: str,

@@ -31,7 +31,12 @@ from loono_infra.flow.targets import Target
 from loono_infra.flow.trusted import Rules
 from loono_infra.gates.policy.enforcement import ENFORCEMENT_FILE, Enforcement, load_enforcement
 from loono_infra.gates.policy.evaluate import GATE, check_override_resources, evaluate, refusal
-from loono_infra.gates.policy.plan_view import Shape, judged_view, shapes_from_schema
+from loono_infra.gates.policy.plan_view import (
+    Shape,
+    judged_view,
+    resource_types,
+    shapes_from_schema,
+)
 
 _POLICY_FILES = ("*.py", "*.yaml", "*.toml")
 
@@ -87,7 +92,7 @@ def scan_plan(inputs: PolicyInputs, judged: dict[str, Any], judged_file: Path,
     (flow/last_scan.py) the workdir remembers that this configuration was judged.
     """
     text = json.dumps(judged, sort_keys=True)
-    write_atomically(judged_file, text)
+    write_atomically(judged_file, text, durable=False)  # read by this run's Checkov only
     judged_file.chmod(0o600)
     key = "plan-" + ck.digest_of([*inputs.identity(), text.encode()])
     args = ck.plan_args(inputs.checkov, judged_file, inputs.policies_dir)
@@ -103,13 +108,15 @@ def load_enforcement_for(inputs: PolicyInputs, run: ck.Runner | None = None) -> 
     return load_enforcement(inputs.policies_dir / ENFORCEMENT_FILE, known)
 
 
-def provider_shapes(target: Target, env: Mapping[str, str], cache_dir: Path) -> dict[str, Shape]:
-    """What the provider computes, per resource type; cached per lock file (provider versions)."""
+def provider_shapes(target: Target, env: Mapping[str, str], cache_dir: Path,
+                    types: set[str]) -> dict[str, Shape]:
+    """What the provider computes, for types (and more); cached per lock file (provider
+    versions). Only the types asked are read from the cache: the provider has hundreds."""
     lock = (target.workdir / LOCK_FILE).read_bytes()
     entry = cache_dir / f"shapes-{hashlib.sha256(lock).hexdigest()}.json"
     try:
         raw = json.loads(entry.read_text(encoding="utf-8"))
-        return {name: Shape.from_json(shape) for name, shape in raw.items()}
+        return {name: Shape.from_json(raw[name]) for name in types if name in raw}
     except (OSError, ValueError, KeyError, TypeError):
         pass
     shapes = shapes_from_schema(commands.provider_schema(target.engine, target.workdir, env))
@@ -190,8 +197,7 @@ class PolicyScan:
         check_override_resources(settings, {r.change.address
                                             for r in content.document.resources})
         try:
-            view = judged_view(json.loads(content.redacted),
-                               provider_shapes(self._target, env, started.inputs.cache_dir))
+            view = self._judged_view(env, content.redacted, started.inputs.cache_dir)
             plan_scan = scan_plan(started.inputs, view, self._target.workdir / JUDGED_PLAN,
                                   started.warm, started.configuration)
             modules, enforcement = started.modules.result(), started.enforcement.result()
@@ -201,6 +207,14 @@ class PolicyScan:
         modules_root = str(workspace.modules_dir.relative_to(workspace.root))
         return evaluate(settings, result.digest, plan_scan, modules, enforcement,
                         datetime.date.today(), modules_root)
+
+
+    def _judged_view(self, env: Mapping[str, str], redacted: str,
+                     cache_dir: Path) -> dict[str, Any]:
+        """What the policies judge of the redacted plan (gates/policy/plan_view.py)."""
+        document = json.loads(redacted)
+        return judged_view(document, provider_shapes(self._target, env, cache_dir,
+                                                     resource_types(document)))
 
 
 def _all_likely_cached(inputs: PolicyInputs, workdir: Path, module_key: str,

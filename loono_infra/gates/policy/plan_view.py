@@ -140,6 +140,13 @@ def _planned_resources(module: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from _planned_resources(child)
 
 
+def resource_types(document: dict[str, Any]) -> set[str]:
+    """The resource types whose shapes judged_view looks up in document."""
+    root = (document.get("planned_values") or {}).get("root_module") or {}
+    return {str(item.get("type")) for item in [*_planned_resources(root),
+                                               *(document.get("resource_changes") or [])]}
+
+
 def judged_view(document: dict[str, Any], shapes: dict[str, Shape]) -> dict[str, Any]:
     """A copy of a `show -json` document whose planned values are the judged values."""
     view = copy.deepcopy(document)
