@@ -140,11 +140,28 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
+def _no_debug_log() -> None:
+    """Checkov keeps every debug message of a run, formatted, in memory (for its --support
+    bundle, which no run here asks for): a seventh of a plan scan. Its console handler keeps
+    its own level (LOG_LEVEL), so nothing Checkov would print is lost."""
+    import logging
+
+    from checkov import logging_init  # type: ignore[import-not-found,unused-ignore]
+
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "stream", None) is logging_init.log_stream:
+            root.removeHandler(handler)
+    root.setLevel(logging_init.LOG_LEVEL)  # the console's level, from LOG_LEVEL
+
+
 def main() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import checkov.main  # noqa: F401 - the import every run then shares
         from checkov.version import version  # type: ignore[import-not-found,unused-ignore]
+    with contextlib.suppress(ImportError, AttributeError):  # another Checkov: logs as it does
+        _no_debug_log()
     _write_all(1, (json.dumps({"ready": True, "version": version}) + "\n").encode())
     Worker().serve()
     os._exit(0)  # no interpreter teardown: unloading Checkov's modules takes most of a second
