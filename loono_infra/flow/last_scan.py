@@ -12,6 +12,7 @@ the verdict always comes from the plan actually made.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -33,10 +34,17 @@ def configuration_digest(workdir: Path, module_key: str) -> str:
 
 
 def remember(workdir: Path, configuration: str, plan_key: str) -> None:
-    """Keeps which configuration the plan scan under plan_key judged."""
-    write_atomically(workdir / LAST_SCAN,  # a guess: lost, the next plan only starts a worker
-                     json.dumps({"configuration": configuration, "plan_scan": plan_key}),
-                     durable=False)
+    """Keeps which configuration the plan scan under plan_key judged (a guess: lost, as on a
+    full disk, the next plan only starts a worker)."""
+    with contextlib.suppress(OSError):
+        write_atomically(workdir / LAST_SCAN,
+                         json.dumps({"configuration": configuration, "plan_scan": plan_key}),
+                         durable=False)
+
+
+def forget(workdir: Path) -> None:
+    """An apply changes the state: the next plan's scan may run (whatever the apply's end)."""
+    (workdir / LAST_SCAN).unlink(missing_ok=True)
 
 
 def plan_scan_likely_cached(workdir: Path, cache_dir: Path, configuration: str,

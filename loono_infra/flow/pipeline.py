@@ -42,6 +42,7 @@ from loono_infra.core.terraform.events import EventCallback
 from loono_infra.core.terraform.locks import lock_in
 from loono_infra.core.terraform.models import PlanDocument, ResourceChange
 from loono_infra.core.workspace import Project
+from loono_infra.flow import last_scan
 from loono_infra.flow.dangling import (
     Clients,
     Dangling,
@@ -289,6 +290,7 @@ def apply(plan_: Plan, settings: Settings | None = None, *, engine: Engine | Non
                                           str(topic) if topic else None)
     with workdir_lock(target.workdir), time_limit_named(target, sandbox_info):
         require_unchanged(plan_)
+        last_scan.forget(target.workdir)
         try:
             with lock_named(settings.environment):
                 commands.apply(target.engine, target.workdir, env, PLAN_FILE, lock_timeout,

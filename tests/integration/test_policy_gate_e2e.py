@@ -128,16 +128,26 @@ def test_a_warm_checkov_starts_only_where_a_scan_may_run(sandbox_project: Path,
         return worker
 
     monkeypatch.setattr(WarmCheckov, "start", counted)
+    cold_scans: list[str] = []
+    real_cold = ck.run_checkov
+
+    def counted_cold(args: list[str], what: str) -> ck.Scan:
+        cold_scans.append(what)
+        return real_cold(args, what)
+
+    monkeypatch.setattr(ck, "run_checkov", counted_cold)
     settings = load_settings(project / "environments" / "production.toml")
     first = plan(settings, sandbox=True, refresh=False)
     assert first.decision is not None and first.decision.passed, \
         first.decision and decision_text(first.decision)
     assert warm_started == [True]  # a workdir's first plan: its plan scan may run
+    assert cold_scans == []  # the warm one scanned it
     workdir_hint = first.workdir / last_scan.LAST_SCAN
     remembered = json.loads(workdir_hint.read_text(encoding="utf-8"))
 
     again = plan(settings, sandbox=True, refresh=False)
     assert warm_started == [True]  # the same configuration, no apply since: all cached
+    assert cold_scans == []  # ... and they were: nothing scanned at all
     assert again.decision is not None and again.decision.passed
     assert again.decision.digest == again.digest and finding_keys(again) == finding_keys(first)
 
@@ -148,11 +158,15 @@ def test_a_warm_checkov_starts_only_where_a_scan_may_run(sandbox_project: Path,
     workdir_hint.write_text(json.dumps({**remembered, "plan_scan": "plan-forged"}))
     guessed_wrong = plan(settings, sandbox=True, refresh=False)
     assert warm_started == [True]  # no warm Checkov: a cold one scanned the plan
+    assert cold_scans == ["the plan"]
     assert real_entry.is_file()  # ... for real, and cached its verdict again
     assert guessed_wrong.decision is not None and guessed_wrong.decision.passed
+    assert guessed_wrong.decision.digest == guessed_wrong.digest
     assert finding_keys(guessed_wrong) == finding_keys(first)
 
     changed = plan(with_extra_tag(settings, "Round", "2"), sandbox=True, refresh=False)
     assert warm_started == [True, True]  # another configuration: its plan scan may run
+    assert cold_scans == ["the plan"]  # the warm one scanned it
     assert changed.decision is not None and changed.decision.passed
     assert changed.decision.digest == changed.digest
+    assert finding_keys(changed) == finding_keys(first)  # a tag judged as before

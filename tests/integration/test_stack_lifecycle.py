@@ -17,6 +17,7 @@ from loono_infra.core.plans import REDACTED_PLAN
 from loono_infra.core.redact import REDACTED
 from loono_infra.core.settings import Settings
 from loono_infra.core.terraform.events import TerraformEvent
+from loono_infra.flow import last_scan
 from loono_infra.flow.pipeline import Plan, show
 from loono_infra.reports.terminal import decision_text
 from loono_infra.sandbox.control import SandboxInfo
@@ -84,8 +85,10 @@ def test_plan_apply_replan_change_destroy(sandbox_project: Path, sandbox: Sandbo
         applying.append(event)
         heard_at.append(time.monotonic())
 
+    assert (first.workdir / last_scan.LAST_SCAN).is_file()  # its plan scan was remembered ...
     result = apply(first, on_event=hear)
     returned_at = time.monotonic()
+    assert not (first.workdir / last_scan.LAST_SCAN).exists()  # ... and forgotten by the apply
     assert result.outputs["cluster_name"] == "loono-sbx"
     assert heard_at[0] < returned_at - 10  # events arrive while Terraform applies, not at its end
     started = [e.address for e in applying if e.kind == "apply_start"]

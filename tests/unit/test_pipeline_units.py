@@ -110,6 +110,7 @@ def test_lookup_clients_are_made_ahead_only_for_a_plan_that_looks_up(
     from concurrent.futures import ThreadPoolExecutor
 
     from loono_infra.core.terraform.args import PlanOptions
+    from loono_infra.flow.dangling import Clients
     from loono_infra.flow.pipeline import _lookup_clients_ahead
 
     settings = load_settings(project_copy / "environments" / f"{environment}.toml")
@@ -119,4 +120,4 @@ def test_lookup_clients_are_made_ahead_only_for_a_plan_that_looks_up(
         ahead = _lookup_clients_ahead(target, info, PlanOptions(mode=mode), policy, pool)
         assert (ahead is not None) is made
         if ahead is not None:
-            assert ahead.result() is not None
+            assert isinstance(ahead.result(), Clients)
