@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -11,6 +12,12 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# A suite started as a background job (`make test &` in a script) has SIGINT ignored, and every
+# command a test starts would inherit that: the interrupted-apply tests would send their SIGINT
+# to a CLI that cannot hear it. A handler, unlike SIG_IGN, is not inherited across exec.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 # One policy cache for every project copy of a test session: Checkov's check list and the scan
 # of the (identical) modules are computed once, not once per copy. Its entries are keyed by
 # what they depend on (Checkov, the policies, the scanned input), as in a developer's checkout.
