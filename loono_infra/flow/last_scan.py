@@ -47,12 +47,9 @@ def forget(workdir: Path) -> None:
     (workdir / LAST_SCAN).unlink(missing_ok=True)
 
 
-def plan_scan_likely_cached(workdir: Path, cache_dir: Path, configuration: str,
-                            applied_since: bool) -> bool:
-    """Whether the last plan scan judged this configuration, with no apply since (the state is
-    then probably the same) and its verdict still cached."""
-    if applied_since:
-        return False
+def plan_scan_likely_cached(workdir: Path, cache_dir: Path, configuration: str) -> bool:
+    """Whether the last plan scan judged this configuration, with no apply since (an apply
+    forgets it: the state is otherwise probably the same), and its verdict is still cached."""
     try:
         last = json.loads((workdir / LAST_SCAN).read_text(encoding="utf-8"))
     except (OSError, ValueError):

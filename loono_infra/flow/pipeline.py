@@ -101,8 +101,7 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
         previous = previous_plan(target.workdir)
         (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
         rules = rules_for(target, base, None)
-        scan = PolicyScan.start(target, rules, pool, applied_since=previous is None) \
-            if policy and mode != "destroy" else None
+        scan = PolicyScan.start(target, rules, pool) if policy and mode != "destroy" else None
         if scan is not None:
             cleanup.callback(scan.close)
         lookups = _lookup_clients_ahead(target, sandbox_info, options, policy, pool)

@@ -151,12 +151,10 @@ class PolicyScan:
             self._started.warm.close()
 
     @classmethod
-    def start(cls, target: Target, rules: Rules, pool: ThreadPoolExecutor,
-              applied_since: bool = True) -> PolicyScan:
+    def start(cls, target: Target, rules: Rules, pool: ThreadPoolExecutor) -> PolicyScan:
         """Finds Checkov and, overlapping Terraform's plan, starts the module scan and the check
         list, with the policies of the trusted revision; a warm Checkov too, unless every scan
-        is probably cached (flow/last_scan.py; applied_since: no plan record of the last plan
-        is left). pool needs two workers."""
+        is probably cached (flow/last_scan.py). pool needs two workers."""
         workspace = target.project
         if rules.trusted is None:
             return cls(target, rules, None, rules.problem)
@@ -172,8 +170,7 @@ class PolicyScan:
             return cls(target, rules, None, error.message)
         module_key = module_scan_key(inputs)
         configuration = last_scan.configuration_digest(target.workdir, module_key)
-        warm = None if _all_likely_cached(inputs, target.workdir, module_key, configuration,
-                                          applied_since) \
+        warm = None if _all_likely_cached(inputs, target.workdir, module_key, configuration) \
             else WarmCheckov.start(inputs.checkov, ck.checkov_version(inputs.checkov))
         try:
             return cls(target, rules, _Started(
@@ -218,12 +215,12 @@ class PolicyScan:
 
 
 def _all_likely_cached(inputs: PolicyInputs, workdir: Path, module_key: str,
-                       configuration: str, applied_since: bool) -> bool:
+                       configuration: str) -> bool:
     """Whether the module scan and the check list are cached, and the plan scan probably is."""
     cache = inputs.cache_dir
     return (ck.cache_entry(cache, module_key).is_file()
             and ck.check_list_entry(inputs.checkov, cache, inputs.policies_dir).is_file()
-            and last_scan.plan_scan_likely_cached(workdir, cache, configuration, applied_since))
+            and last_scan.plan_scan_likely_cached(workdir, cache, configuration))
 
 
 def destroy_decision(settings_environment: str, digest: str) -> Decision:

@@ -29,18 +29,19 @@ def _remembered(tmp_path: Path) -> tuple[Path, Path, str]:
 
 def test_the_same_configuration_with_its_scan_cached_is_likely_cached(tmp_path: Path) -> None:
     workdir, cache, configuration = _remembered(tmp_path)
-    assert last_scan.plan_scan_likely_cached(workdir, cache, configuration, applied_since=False)
+    assert last_scan.plan_scan_likely_cached(workdir, cache, configuration)
 
 
 def test_an_apply_since_the_last_plan_means_a_scan(tmp_path: Path) -> None:
     workdir, cache, configuration = _remembered(tmp_path)
-    assert not last_scan.plan_scan_likely_cached(workdir, cache, configuration, True)
+    last_scan.forget(workdir)  # what every apply does
+    assert not last_scan.plan_scan_likely_cached(workdir, cache, configuration)
 
 
 def test_a_verdict_gone_from_the_cache_means_a_scan(tmp_path: Path) -> None:
     workdir, cache, configuration = _remembered(tmp_path)
     ck.cache_entry(cache, "plan-1").unlink()
-    assert not last_scan.plan_scan_likely_cached(workdir, cache, configuration, False)
+    assert not last_scan.plan_scan_likely_cached(workdir, cache, configuration)
 
 
 @pytest.mark.parametrize("change", ["tags", "modules", "lock", "extra file"])
@@ -54,7 +55,7 @@ def test_another_configuration_means_a_scan(tmp_path: Path, change: str) -> None
     elif change == "extra file":
         (workdir / "override.tf.json").write_text("{}", encoding="utf-8")
     now = last_scan.configuration_digest(workdir, module_key)
-    assert not last_scan.plan_scan_likely_cached(workdir, cache, now, False)
+    assert not last_scan.plan_scan_likely_cached(workdir, cache, now)
 
 
 def test_files_beside_the_root_module_do_not_count(tmp_path: Path) -> None:
@@ -70,10 +71,10 @@ def test_an_unreadable_hint_means_a_scan(tmp_path: Path, text: str) -> None:
     workdir, cache, configuration = _remembered(tmp_path)
     (workdir / last_scan.LAST_SCAN).write_text(text.replace("%s", configuration),
                                                encoding="utf-8")
-    assert not last_scan.plan_scan_likely_cached(workdir, cache, configuration, False)
+    assert not last_scan.plan_scan_likely_cached(workdir, cache, configuration)
 
 
 def test_no_hint_means_a_scan(tmp_path: Path) -> None:
     workdir, cache, configuration = _remembered(tmp_path)
     (workdir / last_scan.LAST_SCAN).unlink()
-    assert not last_scan.plan_scan_likely_cached(workdir, cache, configuration, False)
+    assert not last_scan.plan_scan_likely_cached(workdir, cache, configuration)
