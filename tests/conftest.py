@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import signal
 import subprocess
@@ -18,6 +19,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # to a CLI that cannot hear it. A handler, unlike SIG_IGN, is not inherited across exec.
 if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+# No Checkov daemon outlives a test (clients/checkov_daemon.py): each test's environment differs,
+# so each would start a daemon of its own. The daemon's own tests turn it on where they need it.
+os.environ["LOONO_CHECKOV_DAEMON"] = "off"
 # One policy cache for every project copy of a test session: Checkov's check list and the scan
 # of the (identical) modules are computed once, not once per copy. Its entries are keyed by
 # what they depend on (Checkov, the policies, the scanned input), as in a developer's checkout.

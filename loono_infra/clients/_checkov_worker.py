@@ -21,11 +21,16 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import io
 import json
 import os
 import selectors
 import signal
+import socket
+import struct
+import sys
+import time
 import traceback
 import warnings
 from typing import Any
@@ -67,10 +72,10 @@ def _child(request: dict[str, Any], answer_fd: int, worker: int) -> None:
 class Worker:
     """The imported process: reads requests, forks runs, relays their answers."""
 
-    def __init__(self) -> None:
+    def __init__(self, pending: bytes = b"") -> None:
         self.selector = selectors.DefaultSelector()
         self.runs: dict[int, tuple[int, int, list[bytes]]] = {}  # answer fd -> id, pid, chunks
-        self.pending = b""
+        self.pending = pending
         self.reading = True
 
     def start(self, request: dict[str, Any]) -> None:
@@ -97,6 +102,9 @@ class Worker:
             self.stop_runs()
             return
         self.pending += chunk
+        self.take_lines()
+
+    def take_lines(self) -> None:
         while b"\n" in self.pending:
             line, self.pending = self.pending.split(b"\n", 1)
             if line.strip():
@@ -125,6 +133,7 @@ class Worker:
             os.killpg(0, signal.SIGKILL)
 
     def serve(self) -> None:
+        self.take_lines()
         self.selector.register(0, selectors.EVENT_READ, "input")
         while self.reading or self.runs:
             for key, _ in self.selector.select():
@@ -155,17 +164,177 @@ def _no_debug_log() -> None:
     root.setLevel(logging_init.LOG_LEVEL)  # the console's level, from LOG_LEVEL
 
 
-def main() -> None:
+def _import_checkov() -> str:
+    """Imports Checkov once (what every run then shares); its version."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import checkov.main  # noqa: F401 - the import every run then shares
         from checkov.version import version  # type: ignore[import-not-found,unused-ignore]
     with contextlib.suppress(ImportError, AttributeError):  # another Checkov: logs as it does
         _no_debug_log()
-    _write_all(1, (json.dumps({"ready": True, "version": version}) + "\n").encode())
+    return str(version)
+
+
+def _ready(version: str) -> bytes:
+    return (json.dumps({"ready": True, "version": version, "pid": os.getpid()}) + "\n").encode()
+
+
+def main() -> None:
+    version = _import_checkov()
+    _write_all(1, _ready(version))
     Worker().serve()
     os._exit(0)  # no interpreter teardown: unloading Checkov's modules takes most of a second
 
 
+# The daemon: one imported Checkov that outlives the command that started it. It listens on a
+# unix socket (in a folder only its user can enter); each connection gets a fork of it that
+# speaks the protocol above on the connection, after a first line from the client:
+# {"hello": {"cwd": ..., "env": {...}}}, the folder and environment its runs see. The
+# connection's runs are its process group: they stop when the connection ends. The daemon
+# leaves after IDLE seconds without a connection.
+
+
+def _lock(lock_path: str, socket_path: str) -> int | None:
+    """The lock that makes one daemon per socket: None when another daemon serves it."""
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    deadline = time.monotonic() + 3
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except OSError:
+            if _answers(socket_path) or time.monotonic() > deadline:
+                os.close(fd)
+                return None
+            time.sleep(0.05)  # a daemon leaving: its socket is gone, its lock not yet
+
+
+def _answers(socket_path: str) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(socket_path)
+        except OSError:
+            return False
+        probe.sendall(b"\n")  # an empty hello: that connection ends at once
+        return True
+
+
+def _listen(socket_path: str) -> socket.socket:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(socket_path)  # a daemon that died left it
+    os.umask(0o077)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(socket_path)
+    server.listen(64)
+    return server
+
+
+def _connection(conn: socket.socket, version: str) -> None:
+    """A fork serving one connection: its hello, then the worker protocol on the socket."""
+    os.setpgid(0, 0)  # its runs are its group: Worker.stop_runs stops them together
+    os.dup2(conn.fileno(), 0)
+    os.dup2(conn.fileno(), 1)
+    conn.close()
+    pending = b""
+    while b"\n" not in pending:
+        chunk = os.read(0, 1 << 16)
+        if not chunk:
+            os._exit(0)
+        pending += chunk
+    line, pending = pending.split(b"\n", 1)
+    if not line.strip():
+        os._exit(0)  # a probe
+    hello = json.loads(line)["hello"]
+    os.environ.clear()
+    os.environ.update(hello["env"])
+    os.chdir(hello["cwd"])
+    _write_all(1, _ready(version))
+    Worker(pending).serve()
+
+
+class Daemon:
+    """Accepts connections (of its own user only), forks one server for each, leaves when
+    idle or when its socket is no longer at its path (removed: no client can reach it)."""
+
+    def __init__(self, server: socket.socket, socket_path: str, idle: float) -> None:
+        self.server = server
+        self.socket_path = socket_path
+        self.inode = os.stat(socket_path).st_ino
+        self.idle = idle
+        self.serving: set[int] = set()
+        self.last_seen = time.monotonic()
+
+    def reachable(self) -> bool:
+        try:
+            return os.stat(self.socket_path).st_ino == self.inode
+        except OSError:
+            return False
+
+    def serve(self, version: str) -> None:
+        while self.reachable() and (self.serving
+                                    or time.monotonic() - self.last_seen < self.idle):
+            self.server.settimeout(1.0)
+            with contextlib.suppress(TimeoutError):
+                conn, _ = self.server.accept()
+                self.fork(conn, version)
+            self.reap()
+        if self.reachable():
+            os.unlink(self.socket_path)  # new clients start another daemon from here on
+        self.server.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            while True:  # connections that arrived before the unlink are still served
+                self.fork(self.server.accept()[0], version)
+
+    def fork(self, conn: socket.socket, version: str) -> None:
+        self.last_seen = time.monotonic()
+        if _peer_uid(conn) != os.getuid():
+            conn.close()  # the folder is the user's alone; this is a second lock on the door
+            return
+        conn.setblocking(True)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                self.server.close()
+                _connection(conn, version)
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(70)
+        conn.close()
+        self.serving.add(pid)
+
+    def reap(self) -> None:
+        for pid in list(self.serving):
+            with contextlib.suppress(ChildProcessError):
+                done, _ = os.waitpid(pid, os.WNOHANG)
+                if done == 0:
+                    continue
+            self.serving.discard(pid)
+            self.last_seen = time.monotonic()
+
+
+def _peer_uid(conn: socket.socket) -> int:
+    credentials = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return int(struct.unpack("3i", credentials)[1])
+
+
+def daemon_main(socket_path: str, idle: float) -> None:
+    """Started by a client that found no daemon: binds the socket, then leaves the client (its
+    starter waits for this process only) while the fork imports Checkov and serves."""
+    lock = _lock(socket_path + ".lock", socket_path)
+    if lock is None:
+        os._exit(0)
+    server = _listen(socket_path)
+    if os.fork() != 0:
+        os._exit(0)
+    os.setsid()
+    version = _import_checkov()
+    Daemon(server, socket_path, idle).serve(version)
+    os._exit(0)
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--daemon"]:
+        daemon_main(sys.argv[2], float(sys.argv[3]))
+    else:
+        main()

@@ -16,13 +16,14 @@ import json
 import os
 import queue
 import signal
+import socket
 import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from loono_infra.clients import _checkov_worker
+from loono_infra.clients import _checkov_worker, checkov_daemon
 from loono_infra.clients.checkov import (
     CheckovError,
     Scan,
@@ -34,10 +35,69 @@ from loono_infra.clients.checkov import (
 _BROKEN = "broken"  # what a waiting run gets when the worker can no longer answer
 
 
+class _Process:
+    """A worker that is this command's child, on pipes."""
+
+    def __init__(self, popen: subprocess.Popen[str]) -> None:
+        self.popen = popen
+        self.stdin, self.stdout, self.stderr = popen.stdin, popen.stdout, popen.stderr
+        self.pid = popen.pid
+
+    def poll(self) -> int | None:
+        return self.popen.poll()
+
+    def ending(self) -> str:
+        try:
+            return f"exit {self.popen.wait(timeout=5)}"
+        except subprocess.TimeoutExpired:
+            return "exit None"
+
+    def stop(self) -> None:
+        """Stops the worker and every run it forked (its whole process group) at once. Once:
+        the group is never signalled after the worker was reaped (its id could be another's)."""
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait()
+
+    def release(self) -> None:
+        """Nothing to release: Popen's pipes close with it."""
+
+
+class _Connection:
+    """A connection to the Checkov daemon (clients/checkov_daemon.py): its server process and
+    that server's runs end when the connection does; the daemon stays."""
+
+    def __init__(self, connection: socket.socket) -> None:
+        self.socket = connection
+        self.stdin = connection.makefile("w", encoding="utf-8", errors="replace")
+        self.stdout = connection.makefile("r", encoding="utf-8", errors="replace")
+        self.stderr: TextIO | None = None  # the daemon's errors go to its log
+        self.pid: int | None = None
+        self._ended = False
+
+    def poll(self) -> int | None:
+        return 0 if self._ended else None
+
+    def ending(self) -> str:
+        return "its connection to the Checkov daemon ended"
+
+    def stop(self) -> None:
+        self._ended = True
+        with contextlib.suppress(OSError):
+            self.socket.shutdown(socket.SHUT_RDWR)
+
+    def release(self) -> None:
+        """Closes the connection once nothing reads it any more."""
+        for stream in (self.stdin, self.stdout, self.socket):
+            with contextlib.suppress(OSError, ValueError):
+                stream.close()
+
+
 class WarmCheckov:
     """One imported Checkov whose runs are forks of it; stop it with close()."""
 
-    def __init__(self, process: subprocess.Popen[str], expected_version: str | None) -> None:
+    def __init__(self, process: _Process | _Connection, expected_version: str | None) -> None:
         self.process = process
         self.expected_version = expected_version
         self._ready: queue.Queue[dict[str, Any] | str] = queue.Queue()
@@ -50,7 +110,20 @@ class WarmCheckov:
         self._failure: str | None = None  # why the worker was stopped, said to every waiting run
         self._errors: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
-        threading.Thread(target=self._read_errors, daemon=True).start()
+        if process.stderr is not None:
+            threading.Thread(target=self._read_errors, daemon=True).start()
+
+    @classmethod
+    def open(cls, checkov: Path, expected_version: str | None) -> WarmCheckov | None:
+        """The Checkov daemon where it is used and reachable, else a worker of this command's
+        own (start()); None when neither can run."""
+        python = checkov.resolve().parent / "python"
+        env = checkov_environment()
+        if python.is_file() and expected_version is not None and checkov_daemon.enabled(env):
+            connection = checkov_daemon.connect(python, expected_version, env)
+            if connection is not None:
+                return cls(_Connection(connection), expected_version)
+        return cls.start(checkov, expected_version)
 
     @classmethod
     def start(cls, checkov: Path, expected_version: str | None) -> WarmCheckov | None:
@@ -66,7 +139,14 @@ class WarmCheckov:
                 errors="replace", env=checkov_environment(), start_new_session=True)
         except OSError:
             return None
-        return cls(process, expected_version)
+        return cls(_Process(process), expected_version)
+
+    def serving_pid(self) -> int | None:
+        """The process that forks this one's runs (once it is ready)."""
+        ready = self._next(self._ready, time.monotonic() + checkov_timeout(), "the check list")
+        self._ready.put(ready)
+        pid = ready.get("pid")
+        return pid if isinstance(pid, int) else None
 
     def scan(self, args: list[str], what: str) -> Scan:
         """Checkov's verdict for args (its command line, executable first); a CheckovError on
@@ -140,14 +220,17 @@ class WarmCheckov:
             return f"Checkov printed something that is not JSON scanning {what}"
         if self._problem == "shape":
             return f"unexpected Checkov answer scanning {what}"
-        return f"Checkov crashed (exit {self._exit_code()}) scanning {what}: {self._stderr_tail()}"
+        return (f"Checkov crashed ({self.process.ending()}) scanning {what}: "
+                f"{self._stderr_tail()}")
 
     def _read(self) -> None:
         assert self.process.stdout is not None
-        for line in self.process.stdout:
-            if not self._dispatch(line):
-                break
+        with contextlib.suppress(OSError, ValueError):  # a connection shut while read
+            for line in self.process.stdout:
+                if not self._dispatch(line):
+                    break
         self._break("crashed" if self._problem is None else self._problem)
+        self.process.release()
 
     def _dispatch(self, line: str) -> bool:
         """Hands one answer to its waiting run; False when the worker cannot be trusted."""
@@ -183,21 +266,11 @@ class WarmCheckov:
         for line in self.process.stderr:
             self._errors = [*self._errors[-2:], line.strip()]
 
-    def _exit_code(self) -> int | None:
-        try:
-            return self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            return None
-
     def _stderr_tail(self) -> str:
         return " | ".join(self._errors)
 
     def close(self) -> None:
-        """Stops the worker and every run it forked (its whole process group) at once: it may
-        still be importing, and finished runs are reaped already. Once: the group is never
-        signalled after the worker was reaped (its id could be another's by then)."""
+        """Stops the worker (or the daemon's server of this connection) and every run it forked
+        at once: it may still be importing, and finished runs are reaped already."""
         with self._closing:
-            if self.process.poll() is None:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+            self.process.stop()

@@ -171,7 +171,7 @@ class PolicyScan:
         module_key = module_scan_key(inputs)
         configuration = last_scan.configuration_digest(target.workdir, module_key)
         warm = None if _all_likely_cached(inputs, target.workdir, module_key, configuration) \
-            else WarmCheckov.start(inputs.checkov, ck.checkov_version(inputs.checkov))
+            else WarmCheckov.open(inputs.checkov, ck.checkov_version(inputs.checkov))
         try:
             return cls(target, rules, _Started(
                 inputs, start_module_scan(inputs, pool, warm, module_key),

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import signal
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from loono_infra.clients import checkov_daemon
 from loono_infra.sandbox.control import (
     SANDBOX_REGION_CREDENTIALS,
     SandboxInfo,
@@ -91,3 +96,33 @@ def sandbox_containers(project: Path) -> list[Any]:
     owner = str(sandbox_dir(project).resolve())
     return list(docker.from_env().containers.list(
         filters={"label": f"{SANDBOX_LABEL}={owner}"}))
+
+
+@pytest.fixture()
+def daemon_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The daemon turned on, its sockets in a short private folder of this test (a unix socket's
+    path is at most 107 bytes); every daemon it started is stopped at the end."""
+    runtime = Path(tempfile.mkdtemp(prefix="lcd-", dir="/tmp"))
+    monkeypatch.setenv(checkov_daemon.DAEMON_ENV, "on")
+    monkeypatch.setenv(checkov_daemon.IDLE_ENV, "60")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    yield runtime / f"loono-checkov-{os.getuid()}"
+    for pid in daemons(runtime):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+    shutil.rmtree(runtime, ignore_errors=True)
+
+
+def daemons(runtime: Path) -> list[int]:
+    """The daemon processes serving sockets under runtime (not their forks, which share their
+    command line)."""
+    found = set()
+    for proc in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if proc.name.isdigit() and str(runtime).encode() in (proc / "cmdline").read_bytes():
+                found.add(int(proc.name))
+    return [pid for pid in found if _parent(pid) not in found]
+
+
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])

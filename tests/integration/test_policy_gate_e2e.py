@@ -8,19 +8,21 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
 from loono_infra import apply, load_settings, plan
 from loono_infra.clients import checkov as ck
+from loono_infra.clients import checkov_daemon
 from loono_infra.clients.checkov_worker import WarmCheckov
 from loono_infra.core.errors import GateRefusedError
 from loono_infra.flow import last_scan
 from loono_infra.reports.terminal import decision_text
 from loono_infra.sandbox.control import SandboxInfo
 from tests.conftest import PROJECT_ROOT, SHARED_POLICY_CACHE, commit_all
-from tests.integration.conftest import project_sharing_sandbox
+from tests.integration.conftest import daemons, project_sharing_sandbox
 from tests.integration.verdicts import finding_keys, with_extra_tag
 
 pytestmark = pytest.mark.integration
@@ -170,3 +172,50 @@ def test_a_warm_checkov_starts_only_where_a_scan_may_run(sandbox_project: Path,
     assert changed.decision is not None and changed.decision.passed
     assert changed.decision.digest == changed.digest
     assert finding_keys(changed) == finding_keys(first)  # a tag judged as before
+
+
+def test_a_developers_next_changed_plans_are_judged_by_one_daemon(
+        sandbox_project: Path, sandbox: SandboxInfo, tmp_path: Path, daemon_on: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """clients/checkov_daemon.py: the first changed plan starts the daemon, the next connects to
+    it (no worker, no cold scan of its own); each verdict is the one a plan's own worker gives."""
+    project = project_sharing_sandbox(tmp_path / "w", sandbox_project)
+    own_workers: list[bool] = []
+    daemon_starts: list[bool] = []
+    cold_scans: list[str] = []
+    real_start, real_daemon, real_cold = WarmCheckov.start, checkov_daemon._started, ck.run_checkov
+
+    def counted_worker(checkov: Path, version: str | None) -> WarmCheckov | None:
+        own_workers.append(True)
+        return real_start(checkov, version)
+
+    def counted_daemon(python: Path, path: Path, env: Mapping[str, str]) -> bool:
+        daemon_starts.append(real_daemon(python, path, env))
+        return daemon_starts[-1]
+
+    def counted_cold(args: list[str], what: str) -> ck.Scan:
+        cold_scans.append(what)
+        return real_cold(args, what)
+
+    monkeypatch.setattr(WarmCheckov, "start", counted_worker)
+    monkeypatch.setattr(checkov_daemon, "_started", counted_daemon)
+    monkeypatch.setattr(ck, "run_checkov", counted_cold)
+    settings = load_settings(project / "environments" / "production.toml")
+    first = plan(with_extra_tag(settings, "Daemon1", "d1"), sandbox=True, refresh=False)
+    assert (daemon_starts, own_workers, cold_scans) == ([True], [], [])
+    started = daemons(daemon_on.parent)
+    assert len(started) == 1
+    second = plan(with_extra_tag(settings, "Daemon2", "d2"), sandbox=True, refresh=False)
+    assert (daemon_starts, own_workers, cold_scans) == ([True], [], [])  # connected, scanned
+    assert daemons(daemon_on.parent) == started
+
+    monkeypatch.setenv(checkov_daemon.DAEMON_ENV, "off")
+    own = plan(with_extra_tag(settings, "Daemon3", "d3"), sandbox=True, refresh=False)
+    assert (daemon_starts, own_workers, cold_scans) == ([True], [True], [])
+    for judged in (first, second, own):
+        assert judged.decision is not None and judged.decision.passed, \
+            judged.decision and decision_text(judged.decision)
+        assert judged.decision.digest == judged.digest
+    assert len({first.digest, second.digest, own.digest}) == 3  # three plans, three scans
+    assert finding_keys(first) == finding_keys(second) == finding_keys(own)
+    assert finding_keys(first)  # advisories are found: the scans read the plan
