@@ -164,6 +164,28 @@ def _no_debug_log() -> None:
     root.setLevel(logging_init.LOG_LEVEL)  # the console's level, from LOG_LEVEL
 
 
+def _ids_without_table() -> None:
+    """`checkov --list` formats its checks as a table (tabulate, thousands of rows): half of
+    the run, and the caller reads only the ids. Runs here list the same checks, chosen by the
+    same arguments (Checkov's own get_checks), one id per line."""
+    import checkov.main as checkov_main
+    from checkov.docs_generator import (  # type: ignore[import-not-found,unused-ignore]
+        get_checks,
+    )
+
+    def print_ids(frameworks: list[str] | None = None, use_bc_ids: bool = False,
+                  include_all_checkov_policies: bool = True,
+                  filtered_policy_ids: list[str] | None = None,
+                  filtered_exception_policy_ids: list[str] | None = None) -> None:
+        for row in get_checks(frameworks or ["all"], use_bc_ids=use_bc_ids,
+                              include_all_checkov_policies=include_all_checkov_policies,
+                              filtered_policy_ids=filtered_policy_ids or [],
+                              filtered_exception_policy_ids=filtered_exception_policy_ids or []):
+            print(row[0])
+
+    checkov_main.print_checks = print_ids  # type: ignore[attr-defined,unused-ignore]
+
+
 def _import_checkov() -> str:
     """Imports Checkov once (what every run then shares); its version."""
     with warnings.catch_warnings():
@@ -172,6 +194,8 @@ def _import_checkov() -> str:
         from checkov.version import version  # type: ignore[import-not-found,unused-ignore]
     with contextlib.suppress(ImportError, AttributeError):  # another Checkov: logs as it does
         _no_debug_log()
+    with contextlib.suppress(ImportError, AttributeError):  # another Checkov: lists as it does
+        _ids_without_table()
     return str(version)
 
 

@@ -242,12 +242,17 @@ def known_check_ids(checkov: Path, cache_dir: Path, policies_dir: Path,
         pass
     code, printed = run([str(checkov), "--list", "--framework", "terraform", "terraform_plan"],
                         "its list of checks")
-    ids = frozenset(_CHECK_ID.findall(printed))
+    ids = listed_check_ids(printed)
     if code != 0 or not ids:
         raise CheckovError(f"Checkov crashed listing its checks (exit {code})")
     ids |= own_check_ids(policies_dir)
     write_atomically(entry, json.dumps(sorted(ids)))
     return ids
+
+
+def listed_check_ids(printed: str) -> frozenset[str]:
+    """The check ids in what `checkov --list` printed (a table, or one id per line)."""
+    return frozenset(_CHECK_ID.findall(printed))
 
 
 def check_list_entry(checkov: Path, cache_dir: Path, policies_dir: Path) -> Path:
