@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
@@ -94,7 +95,7 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
     target = resolve_target(settings, sandbox, engine)
     options = PlanOptions(mode=mode, refresh=refresh, lock_timeout_seconds=lock_timeout)
     sandbox_info, env = checked_environment(target)
-    with workdir_lock(target.workdir), ThreadPoolExecutor(max_workers=4) as pool, \
+    with workdir_lock(target.workdir), ThreadPoolExecutor(max_workers=5) as pool, \
             time_limit_named(target, sandbox_info), contextlib.ExitStack() as cleanup:
         forget_adoptions(target.workdir)
         prepare(target, sandbox_info, env)
@@ -105,7 +106,9 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
         if scan is not None:
             cleanup.callback(scan.close)
         lookups = _lookup_clients_ahead(target, sandbox_info, options, policy, pool)
-        call = _PlanCall(target, env, options, policy, on_event, lookups)
+        planned_hook = None if scan is None else functools.partial(scan.read_shapes_ahead, env,
+                                                                   pool)
+        call = _PlanCall(target, env, options, policy, on_event, lookups, planned_hook)
         result, content = _planned(call)
         if adopt:
             result, content = _adopted_or_listed(call, adopt, sandbox_info, result, content)
@@ -152,6 +155,7 @@ class _PlanCall:
     policy: bool
     on_event: EventCallback | None
     lookups: Future[Clients] | None = None  # for what already exists, made while it plans
+    planned: Callable[[], None] | None = None  # told once Terraform has planned, before show
 
 
 def _planned(call: _PlanCall) -> tuple[Plan, PlanContent | None]:
@@ -161,6 +165,8 @@ def _planned(call: _PlanCall) -> tuple[Plan, PlanContent | None]:
     with lock_named(settings.environment):
         run = commands.plan(target.engine, target.workdir, env, options, call.on_event)
     _require_password_to_create(target, env, run.stream.changes)
+    if call.planned is not None:
+        call.planned()
     result = Plan(
         environment=settings.environment, sandbox=target.sandbox, workdir=target.workdir,
         digest=file_digest(target.workdir / PLAN_FILE), changes=run.stream.changes,

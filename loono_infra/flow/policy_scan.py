@@ -108,12 +108,18 @@ def load_enforcement_for(inputs: PolicyInputs, run: ck.Runner | None = None) -> 
     return load_enforcement(inputs.policies_dir / ENFORCEMENT_FILE, known)
 
 
+def shapes_entry(target: Target, cache_dir: Path) -> Path:
+    """Where the provider's shapes are cached: per lock file (provider versions)."""
+    lock = (target.workdir / LOCK_FILE).read_bytes()
+    return cache_dir / f"shapes-{hashlib.sha256(lock).hexdigest()}.json"
+
+
 def provider_shapes(target: Target, env: Mapping[str, str], cache_dir: Path,
                     types: set[str]) -> dict[str, Shape]:
-    """What the provider computes, for types (and more); cached per lock file (provider
-    versions). Only the types asked are read from the cache: the provider has hundreds."""
-    lock = (target.workdir / LOCK_FILE).read_bytes()
-    entry = cache_dir / f"shapes-{hashlib.sha256(lock).hexdigest()}.json"
+    """What the provider computes, for types (every type where they are read from the
+    provider); cached per lock file. Only the types asked are read from the cache: the
+    provider has hundreds."""
+    entry = shapes_entry(target, cache_dir)
     try:
         raw = json.loads(entry.read_text(encoding="utf-8"))
         return {name: Shape.from_json(raw[name]) for name in types if name in raw}
@@ -144,6 +150,17 @@ class PolicyScan:
         self._rules = rules
         self._started = started
         self._problem = problem
+        self._shapes: Future[dict[str, Shape]] | None = None
+
+    def read_shapes_ahead(self, env: Mapping[str, str], pool: ThreadPoolExecutor) -> None:
+        """Once Terraform has planned: where the provider's shapes are not cached (a fresh
+        runner), reads them while Terraform shows the plan. Both start the provider; on two
+        cores they run side by side instead of one after the other."""
+        if self._started is None or self._shapes is not None:
+            return
+        cache_dir = self._started.inputs.cache_dir
+        if not shapes_entry(self._target, cache_dir).is_file():
+            self._shapes = pool.submit(provider_shapes, self._target, env, cache_dir, set())
 
     def close(self) -> None:
         """Stops the warm Checkov and what it still runs (the plan is judged, or failed)."""
@@ -210,8 +227,9 @@ class PolicyScan:
                      cache_dir: Path) -> dict[str, Any]:
         """What the policies judge of the redacted plan (gates/policy/plan_view.py)."""
         document = json.loads(redacted)
-        return judged_view(document, provider_shapes(self._target, env, cache_dir,
-                                                     resource_types(document)))
+        shapes = self._shapes.result() if self._shapes is not None else \
+            provider_shapes(self._target, env, cache_dir, resource_types(document))
+        return judged_view(document, shapes)
 
 
 def _all_likely_cached(inputs: PolicyInputs, workdir: Path, module_key: str,

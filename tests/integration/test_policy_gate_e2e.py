@@ -8,8 +8,10 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +19,8 @@ from loono_infra import apply, load_settings, plan
 from loono_infra.clients import checkov as ck
 from loono_infra.clients import checkov_daemon
 from loono_infra.clients.checkov_worker import WarmCheckov
-from loono_infra.core.errors import GateRefusedError
+from loono_infra.core.errors import GateRefusedError, TerraformError
+from loono_infra.core.terraform import commands
 from loono_infra.flow import last_scan
 from loono_infra.reports.terminal import decision_text
 from loono_infra.sandbox.control import SandboxInfo
@@ -219,3 +222,44 @@ def test_a_developers_next_changed_plans_are_judged_by_one_daemon(
     assert len({first.digest, second.digest, own.digest}) == 3  # three plans, three scans
     assert finding_keys(first) == finding_keys(second) == finding_keys(own)
     assert finding_keys(first)  # advisories are found: the scans read the plan
+
+
+def test_a_fresh_runner_reads_the_provider_shapes_while_terraform_shows_the_plan(
+        sandbox_project: Path, sandbox: SandboxInfo, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without cached shapes the schema is read once, on a pool thread beside `show`, and judges
+    as the cached shapes do; a schema read that fails refuses the plan, naming it."""
+    project = project_sharing_sandbox(tmp_path / "w", sandbox_project)
+    cache = project / ".loono" / "policy-cache"
+    cache.unlink()
+    shutil.copytree(SHARED_POLICY_CACHE, cache, ignore=shutil.ignore_patterns("shapes-*"))
+    readers: list[str] = []
+    real_schema = commands.provider_schema
+
+    def counted(engine: Any, workdir: Path, env: Mapping[str, str]) -> dict[str, Any]:
+        readers.append(threading.current_thread().name)
+        return real_schema(engine, workdir, env)
+
+    monkeypatch.setattr(commands, "provider_schema", counted)
+    settings = load_settings(project / "environments" / "production.toml")
+    fresh = plan(with_extra_tag(settings, "Fresh", "1"), sandbox=True, refresh=False)
+    assert len(readers) == 1 and readers[0] != threading.main_thread().name
+    assert list(cache.glob("shapes-*.json"))
+    cached = plan(with_extra_tag(settings, "Cached", "2"), sandbox=True, refresh=False)
+    assert len(readers) == 1  # read from the cache this time
+    for judged in (fresh, cached):
+        assert judged.decision is not None and judged.decision.passed, \
+            judged.decision and decision_text(judged.decision)
+    assert finding_keys(fresh) == finding_keys(cached) and finding_keys(fresh)
+
+    for entry in cache.glob("shapes-*.json"):
+        entry.unlink()
+
+    def failing(engine: Any, workdir: Path, env: Mapping[str, str]) -> dict[str, Any]:
+        raise TerraformError("providers schema", [], "the schema is not JSON")
+
+    monkeypatch.setattr(commands, "provider_schema", failing)
+    refused = plan(with_extra_tag(settings, "Broken", "3"), sandbox=True, refresh=False)
+    assert refused.decision is not None and not refused.decision.passed
+    assert [f.message for f in refused.decision.failures] == [
+        "terraform providers schema failed: see the output below"]
