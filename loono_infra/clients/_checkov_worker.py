@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import fcntl
+import gc
 import io
 import json
 import os
@@ -61,6 +62,7 @@ def _child(request: dict[str, Any], answer_fd: int, worker: int) -> None:
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)
+    gc.set_threshold(50_000, 50, 50)  # one short scan: collect rarely (memory measured equal)
     code, printed = _checkov_run(request["argv"])
     data = memoryview((json.dumps({"id": request["id"], "exit": code, "stdout": printed})
                        + "\n").encode())
@@ -187,7 +189,13 @@ def _ids_without_table() -> None:
 
 
 def _import_checkov() -> str:
-    """Imports Checkov once (what every run then shares); its version."""
+    """Imports Checkov once (what every run then shares); its version.
+
+    The collector is off while Checkov imports (a quarter of the import was collections of
+    objects that all live on), then everything imported is frozen: no run's collection walks
+    it again, nor writes to its pages (a fork would copy them). Measured in forks: a plan scan
+    0.72 -> 0.31 s, the module scan 0.89 -> 0.66 s, the check list 0.29 -> 0.07 s."""
+    gc.disable()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import checkov.main  # noqa: F401 - the import every run then shares
@@ -196,6 +204,8 @@ def _import_checkov() -> str:
         _no_debug_log()
     with contextlib.suppress(ImportError, AttributeError):  # another Checkov: lists as it does
         _ids_without_table()
+    gc.freeze()
+    gc.enable()
     return str(version)
 
 
