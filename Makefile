@@ -96,6 +96,7 @@ bench: setup ## Benchmarks: ratios against the bare tools
 	$(PY) bench/plan_overhead.py
 	$(PY) bench/gate_overhead.py
 	$(PY) bench/owners_overhead.py
+	$(PY) bench/dangling_lookups.py
 	$(PY) bench/rollout_detection.py
 
 faults: setup ## The fault matrix: kill, cut off, race; one line per row
