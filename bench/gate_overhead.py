@@ -10,13 +10,14 @@ module scan overlaps Terraform's plan). Three cases, alternating ours and naive 
 - changed: a tag value differs each round, so the plan scan runs (the module scan is cached),
   on a developer's machine: the Checkov daemon the first round started serves the later ones
   (clients/checkov_daemon.py);
-- changed, own worker: the same with the daemon off, as a second plan in one CI job
-  (printed, no target);
+- changed, own worker: the same with the daemon off (each plan imports Checkov anew), as on
+  a CI runner, where the daemon is always off: the machine-readable changed row;
 - fresh runner: a changed plan with the policy cache emptied (Checkov's check list and both
   scans computed again) and no daemon, as on a new CI runner without a restored cache.
 
-Last two lines, machine-readable: `gate_overhead_fresh ratio=<median> target=0.75`, then
-`gate_overhead ratio=<changed-plan median> target=0.60`.
+Last three lines, machine-readable: `gate_overhead_daemon ratio=<changed plan, daemon>
+target=0.60`, `gate_overhead_fresh ratio=<median> target=0.75`, then
+`gate_overhead ratio=<changed plan, own worker> target=0.60`.
 
 Usage: python bench/gate_overhead.py [--rounds N]
 """
@@ -74,7 +75,7 @@ def naive(workdir: Path, checkov: Path, policies: Path, env: dict[str, str]) -> 
     return time.perf_counter() - started
 
 
-TARGETS = {"unchanged": 0.50, "changed": 0.60, "changed, own worker": None, "fresh": 0.75}
+TARGETS = {"unchanged": 0.50, "changed": 0.60, "changed, own worker": 0.60, "fresh": 0.75}
 DAEMON = {"unchanged": "on", "changed": "on", "changed, own worker": "off", "fresh": "off"}
 
 
@@ -90,9 +91,9 @@ def _retag(project: Path, value: str) -> None:
 def measure(project: Path, rounds: int) -> dict[str, list[float]]:
     """case -> the ratios ours / naive of each round."""
     settings = load_settings(project / "environments" / "production.toml")
-    ours(project, "on")
     target = pipeline.resolve_target(settings, sandbox=True)
     os.environ.update(pipeline.engine_environment(target, require_sandbox(project)))
+    ours(project, "on")  # with the environment of every later round: its daemon serves them
     checkov_env = {**os.environ, "BC_SKIP_MAPPING": "TRUE"}
     checkov = find_checkov(project)
     cache = project / ".loono" / "policy-cache"
@@ -115,11 +116,13 @@ def main() -> int:
         ratios = measure(project, rounds)
     for case, target in TARGETS.items():
         print(f"{case:20s} ours/naive median {statistics.median(ratios[case]):.3f} "
-              f"(target {target or '-'}; rounds {', '.join(f'{r:.2f}' for r in ratios[case])})")
+              f"(target {target}; rounds {', '.join(f'{r:.2f}' for r in ratios[case])})")
+    print(f"gate_overhead_daemon ratio={statistics.median(ratios['changed']):.3f} "
+          f"target={TARGETS['changed']}")
     print(f"gate_overhead_fresh ratio={statistics.median(ratios['fresh']):.3f} "
           f"target={TARGETS['fresh']}")
-    print(f"gate_overhead ratio={statistics.median(ratios['changed']):.3f} "
-          f"target={TARGETS['changed']}")
+    print(f"gate_overhead ratio={statistics.median(ratios['changed, own worker']):.3f} "
+          f"target={TARGETS['changed, own worker']}")
     return 0
 
 

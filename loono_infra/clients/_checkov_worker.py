@@ -15,6 +15,9 @@ Each run is a fork of the process that imported Checkov: Checkov keeps global st
 (registries, loaded external checks), so no run sees what another loaded, and none pays the
 import again. A run dies with the worker (PR_SET_PDEATHSIG), and the parent stops the worker's
 whole process group.
+
+The daemon (``--daemon``, below) serves the same protocol to many commands; it is in this file
+because both must run standalone on Checkov's interpreter, where loono_infra is not installed.
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ def _child(request: dict[str, Any], answer_fd: int, worker: int) -> None:
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)
-    gc.set_threshold(50_000, 50, 50)  # one short scan: collect rarely (memory measured equal)
+    gc.set_threshold(50_000)  # one short scan: young collections rarely, old ones as ever
     code, printed = _checkov_run(request["argv"])
     data = memoryview((json.dumps({"id": request["id"], "exit": code, "stdout": printed})
                        + "\n").encode())
@@ -256,9 +259,12 @@ def _answers(socket_path: str) -> bool:
 def _listen(socket_path: str) -> socket.socket:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(socket_path)  # a daemon that died left it
-    os.umask(0o077)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(socket_path)
+    umask = os.umask(0o077)  # the socket is its user's alone (its folder is too)
+    try:
+        server.bind(socket_path)
+    finally:
+        os.umask(umask)
     server.listen(64)
     return server
 
@@ -290,8 +296,9 @@ class Daemon:
     """Accepts connections (of its own user only), forks one server for each, leaves when
     idle or when its socket is no longer at its path (removed: no client can reach it)."""
 
-    def __init__(self, server: socket.socket, socket_path: str, idle: float) -> None:
+    def __init__(self, server: socket.socket, socket_path: str, idle: float, lock: int) -> None:
         self.server = server
+        self.lock = lock
         self.socket_path = socket_path
         self.inode = os.stat(socket_path).st_ino
         self.idle = idle
@@ -308,7 +315,7 @@ class Daemon:
         while self.reachable() and (self.serving
                                     or time.monotonic() - self.last_seen < self.idle):
             self.server.settimeout(1.0)
-            with contextlib.suppress(TimeoutError):
+            with contextlib.suppress(TimeoutError, socket.timeout):
                 conn, _ = self.server.accept()
                 self.fork(conn, version)
             self.reap()
@@ -329,6 +336,7 @@ class Daemon:
         if pid == 0:
             try:
                 self.server.close()
+                os.close(self.lock)  # a leaving daemon's runs never hold off the next daemon
                 _connection(conn, version)
             except BaseException:
                 traceback.print_exc()
@@ -362,8 +370,9 @@ def daemon_main(socket_path: str, idle: float) -> None:
     if os.fork() != 0:
         os._exit(0)
     os.setsid()
+    os.chdir("/")  # holds no project folder; each connection goes to its caller's
     version = _import_checkov()
-    Daemon(server, socket_path, idle).serve(version)
+    Daemon(server, socket_path, idle, lock).serve(version)
     os._exit(0)
 
 

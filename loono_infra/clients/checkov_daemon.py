@@ -5,13 +5,17 @@ two seconds of CPU, taken from Terraform's plan on two cores). The daemon is a w
 outlives the command that started it (`_checkov_worker.py --daemon`), so a second plan only
 connects. It is used where a second plan is likely and the machine is one person's:
 
-- on unless `LOONO_CHECKOV_DAEMON=off`; off by default where `CI` is set (a CI runner plans
-  once, and its job may run code the gate must not trust beside it);
-- its socket lies in a folder only its user can enter (`$XDG_RUNTIME_DIR` or `/tmp`,
-  `loono-checkov-<uid>`, mode 0700, owned by the user: anything else is not used);
-- one daemon per Checkov interpreter, worker code and environment (the socket's name is their
-  digest; secret-looking variables are left out of it, every run gets the caller's whole
-  environment anyway); it leaves after `LOONO_CHECKOV_DAEMON_IDLE` seconds (900) unused.
+- on unless `LOONO_CHECKOV_DAEMON=off`; always off on a CI runner (`CI`, `GITHUB_ACTIONS`,
+  `TF_BUILD`, ... set): a runner plans once, and its job may run code the gate must not trust,
+  which could leave a daemon behind for a later job of the same user;
+- its socket lies in a folder only its user can enter (`$XDG_RUNTIME_DIR` where that is the
+  user's own, else `/tmp`; `loono-checkov-<uid>`, mode 0700, owned by the user: anything else
+  is not used), and each side checks the other is its user (SO_PEERCRED);
+- one daemon per Checkov installation, worker code and the variables Checkov reads while it
+  imports (the socket's name is their digest). Every run gets the caller's whole environment
+  and folder anyway (the hello), so a terminal's or make's own variables start no new daemon;
+- it leaves after `LOONO_CHECKOV_DAEMON_IDLE` seconds (900) unused. Its errors go to
+  `<socket>.log` beside the socket.
 
 A daemon that cannot be reached is no daemon: the plan starts its own worker. The verdict is
 the same either way, and fails closed the same way (clients/checkov_worker.py).
@@ -22,10 +26,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import re
 import socket
 import stat
+import struct
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,55 +43,92 @@ IDLE_ENV = "LOONO_CHECKOV_DAEMON_IDLE"
 DEFAULT_IDLE_SECONDS = 900.0
 _OFF = {"off", "0", "false", "no"}
 _ON = {"on", "1", "true", "yes"}
-# Left out of the socket's name: what changes between two commands of one shell, and secrets.
-_NOT_KEYED = re.compile(r"^(_|OLDPWD|PWD|SHLVL|TF_VAR_.*|AWS_.*|.*(TOKEN|SECRET|PASSWORD|KEY).*)$")
+# What names a daemon: the variables Checkov 3 reads once, while it imports (module constants
+# and checkov/common/util/env_vars_config.py), and the locale. The rest is read per run.
+_READ_AT_IMPORT = re.compile(
+    r"^(CKV_|CHECKOV_|BC_|PRISMA_|RENDER_|PROXY_|LC_).*"
+    r"|^(LANG|TZ|TMPDIR|HOME|LOG_LEVEL|ANSI_COLORS_DISABLED|HTTPS?_PROXY|NO_PROXY"
+    r"|CREATE_COMPLEX_VERTICES|CREATE_EDGES|ENABLE_CONFIG_FILE_VALIDATION|ENABLE_DEFINITION_KEY"
+    r"|ENABLE_DOTNET_CPM|EXTERNAL_MODULES_DIR|HCL_PARSE_TIMEOUT_SEC|JAVA_FULL_DT"
+    r"|MAX_WILDCARD_ARR_SIZE|RAW_TF_IN_GRAPH|REQUEST_MAX_TRIES|RUN_IN_DOCKER"
+    r"|RUN_SECRETS_MULTIPROCESS|SLEEP_BETWEEN_REQUEST_TRIES|WORKDIR)$")
+_MAX_SOCKET_PATH = 107  # bytes of a unix socket's path (sun_path), its terminator left out
+_MAX_IDLE_SECONDS = 86_400.0
+_CI_MARKERS = ("CI", "GITHUB_ACTIONS", "GITLAB_CI", "TF_BUILD", "JENKINS_URL",
+               "CODEBUILD_BUILD_ID", "BUILDKITE")
+_PEER = struct.calcsize("3i")  # SO_PEERCRED: pid, uid, gid
 
 
 def enabled(env: Mapping[str, str]) -> bool:
-    """Whether a plan uses the daemon (LOONO_CHECKOV_DAEMON, else not where CI is set)."""
+    """Whether a plan uses the daemon: not on a CI runner, whatever else is set; else unless
+    LOONO_CHECKOV_DAEMON says no. Linux only (the peers' users are checked)."""
+    on_ci = any(env.get(marker, "").strip().lower() not in {"", *_OFF} for marker in _CI_MARKERS)
     chosen = env.get(DAEMON_ENV, "").strip().lower()
-    if chosen in _OFF:
-        return False
-    return chosen in _ON or not env.get("CI")
+    return hasattr(socket, "SO_PEERCRED") and not on_ci and chosen not in _OFF
 
 
 def idle_seconds(env: Mapping[str, str]) -> float:
     try:
-        return max(1.0, float(env.get(IDLE_ENV, DEFAULT_IDLE_SECONDS)))
+        chosen = float(env.get(IDLE_ENV, DEFAULT_IDLE_SECONDS))
     except ValueError:
         return DEFAULT_IDLE_SECONDS
+    return min(max(1.0, chosen), _MAX_IDLE_SECONDS) if math.isfinite(chosen) \
+        else DEFAULT_IDLE_SECONDS
+
+
+def _users_own(path: Path) -> bool:
+    """path is a folder (not a link) of this user that no one else can enter."""
+    try:
+        found = os.lstat(path)
+    except OSError:
+        return False
+    return (found.st_uid == os.getuid() and stat.S_ISDIR(found.st_mode)
+            and stat.S_IMODE(found.st_mode) & 0o077 == 0)
 
 
 def private_folder(env: Mapping[str, str]) -> Path | None:
     """The user's own folder for daemon sockets; None where it is not safely the user's."""
-    folder = Path(env.get("XDG_RUNTIME_DIR") or "/tmp") / f"loono-checkov-{os.getuid()}"
+    runtime = Path(env.get("XDG_RUNTIME_DIR") or "/tmp")
+    base = runtime if runtime.is_absolute() and _users_own(runtime) else Path("/tmp")
+    folder = base / f"loono-checkov-{os.getuid()}"
     with contextlib.suppress(FileExistsError, OSError):
         folder.mkdir(mode=0o700)
-    try:
-        found = os.lstat(folder)
-    except OSError:
-        return None
-    mine = found.st_uid == os.getuid() and stat.S_ISDIR(found.st_mode)
-    return folder if mine and stat.S_IMODE(found.st_mode) & 0o077 == 0 else None
+    return folder if _users_own(folder) else None
 
 
-def socket_name(python: Path, version: str, env: Mapping[str, str]) -> str:
-    """The daemon's name: the digest of its interpreter, Checkov version (an upgrade in place
-    gets a new daemon), worker code and environment."""
-    digest = hashlib.sha256(json.dumps([str(python), version]).encode())
+def socket_name(python: Path, version: str, env: Mapping[str, str],
+                installed: str = "") -> str:
+    """The daemon's name: the digest of its interpreter, Checkov version and installation (a
+    reinstall in place gets a new daemon), worker code and what Checkov reads at import."""
+    digest = hashlib.sha256(json.dumps([str(python), version, installed]).encode())
     digest.update(Path(_checkov_worker.__file__).read_bytes())
-    keyed = sorted((k, v) for k, v in env.items() if not _NOT_KEYED.match(k))
+    keyed = sorted((k, v) for k, v in env.items() if _READ_AT_IMPORT.match(k))
     digest.update(json.dumps(keyed).encode())
     return digest.hexdigest()[:24] + ".sock"
 
 
-def connect(python: Path, version: str, env: Mapping[str, str]) -> socket.socket | None:
-    """A connection to the daemon for python, started when there is none; None when none can
-    be reached (the caller starts its own worker), after sending the hello."""
+def installation(python: Path, checkov: Path) -> str:
+    """When and where Checkov's interpreter and executable were installed (pip rewrites the
+    executable on every install)."""
+    stamps = []
+    for path in (python.resolve(), checkov.resolve()):
+        with contextlib.suppress(OSError):
+            found = path.stat()
+            stamps.append(f"{found.st_ino}:{found.st_mtime_ns}")
+    return " ".join(stamps)
+
+
+def connect(checkov: Path, python: Path, version: str,
+            env: Mapping[str, str]) -> tuple[socket.socket, Path] | None:
+    """A connection to the daemon for python (and the daemon's log), started when there is
+    none; None when none can be reached (the caller starts its own worker). The hello is
+    sent."""
     folder = private_folder(env)
     if folder is None:
         return None
-    path = folder / socket_name(python, version, env)
+    path = folder / socket_name(python, version, env, installation(python, checkov))
+    if len(str(path).encode()) > _MAX_SOCKET_PATH:
+        return None
     connection = _connected(path)
     if connection is None and _started(python, path, env):
         connection = _connected(path)
@@ -97,29 +140,46 @@ def connect(python: Path, version: str, env: Mapping[str, str]) -> socket.socket
     except OSError:
         connection.close()
         return None
-    return connection
+    return connection, log_of(path)
+
+
+def log_of(socket_path: Path) -> Path:
+    return socket_path.with_suffix(".log")
 
 
 def _connected(path: Path) -> socket.socket | None:
+    """A connection to the daemon on path, if it answers in time and runs as this user."""
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    connection.settimeout(2.0)  # a daemon whose backlog is full is no daemon
     try:
         connection.connect(str(path))
+        credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEER)
     except OSError:
         connection.close()
         return None
+    if struct.unpack("3i", credentials)[1] != os.getuid():
+        connection.close()  # someone else's socket: it would get this plan's environment
+        return None
+    connection.settimeout(None)
     return connection
+
+
+def daemon_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """What the daemon itself runs with: what Checkov reads at import, and where programs are;
+    no caller's secrets (each run gets its caller's environment from the hello)."""
+    return {k: v for k, v in env.items() if _READ_AT_IMPORT.match(k) or k == "PATH"}
 
 
 def _started(python: Path, path: Path, env: Mapping[str, str]) -> bool:
     """Starts a daemon on path (it binds, then leaves its starter); whether it did in time."""
-    log = path.with_suffix(".log")
+    log = log_of(path)
     try:
-        with open(log, "ab") as errors:
+        with open(log, "wb") as errors:  # a new daemon: a new log
             os.chmod(log, 0o600)
             starter = subprocess.Popen(
                 [str(python), "-I", _checkov_worker.__file__, "--daemon", str(path),
                  str(idle_seconds(env))], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=errors, env=dict(env), start_new_session=True)
+                stderr=errors, env=daemon_environment(env), start_new_session=True)
     except OSError:
         return False
     try:

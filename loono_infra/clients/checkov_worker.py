@@ -68,8 +68,9 @@ class _Connection:
     """A connection to the Checkov daemon (clients/checkov_daemon.py): its server process and
     that server's runs end when the connection does; the daemon stays."""
 
-    def __init__(self, connection: socket.socket) -> None:
+    def __init__(self, connection: socket.socket, log: Path) -> None:
         self.socket = connection
+        self.log = log
         self.stdin = connection.makefile("w", encoding="utf-8", errors="replace")
         self.stdout = connection.makefile("r", encoding="utf-8", errors="replace")
         self.stderr: TextIO | None = None  # the daemon's errors go to its log
@@ -80,7 +81,8 @@ class _Connection:
         return 0 if self._ended else None
 
     def ending(self) -> str:
-        return "its connection to the Checkov daemon ended"
+        return (f"its connection to the Checkov daemon ended; the daemon's log: {self.log}; "
+                f"{checkov_daemon.DAEMON_ENV}=off plans without it")
 
     def stop(self) -> None:
         self._ended = True
@@ -120,9 +122,9 @@ class WarmCheckov:
         python = checkov.resolve().parent / "python"
         env = checkov_environment()
         if python.is_file() and expected_version is not None and checkov_daemon.enabled(env):
-            connection = checkov_daemon.connect(python, expected_version, env)
-            if connection is not None:
-                return cls(_Connection(connection), expected_version)
+            reached = checkov_daemon.connect(checkov, python, expected_version, env)
+            if reached is not None:
+                return cls(_Connection(*reached), expected_version)
         return cls.start(checkov, expected_version)
 
     @classmethod

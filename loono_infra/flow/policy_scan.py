@@ -116,17 +116,21 @@ def shapes_entry(target: Target, cache_dir: Path) -> Path:
 
 def provider_shapes(target: Target, env: Mapping[str, str], cache_dir: Path,
                     types: set[str]) -> dict[str, Shape]:
-    """What the provider computes, for types (every type where they are read from the
-    provider); cached per lock file. Only the types asked are read from the cache: the
-    provider has hundreds."""
-    entry = shapes_entry(target, cache_dir)
+    """What the provider computes, for types (and more where the cache had none); cached per
+    lock file. Only the types asked are read from the cache: the provider has hundreds."""
     try:
-        raw = json.loads(entry.read_text(encoding="utf-8"))
+        raw = json.loads(shapes_entry(target, cache_dir).read_text(encoding="utf-8"))
         return {name: Shape.from_json(raw[name]) for name in types if name in raw}
     except (OSError, ValueError, KeyError, TypeError):
-        pass
+        return read_provider_shapes(target, env, cache_dir)
+
+
+def read_provider_shapes(target: Target, env: Mapping[str, str],
+                         cache_dir: Path) -> dict[str, Shape]:
+    """Every resource type's shape, read from the provider (`providers schema`), then cached."""
     shapes = shapes_from_schema(commands.provider_schema(target.engine, target.workdir, env))
-    write_atomically(entry, json.dumps({name: s.to_json() for name, s in shapes.items()}))
+    write_atomically(shapes_entry(target, cache_dir),
+                     json.dumps({name: s.to_json() for name, s in shapes.items()}))
     return shapes
 
 
@@ -160,7 +164,7 @@ class PolicyScan:
             return
         cache_dir = self._started.inputs.cache_dir
         if not shapes_entry(self._target, cache_dir).is_file():
-            self._shapes = pool.submit(provider_shapes, self._target, env, cache_dir, set())
+            self._shapes = pool.submit(read_provider_shapes, self._target, env, cache_dir)
 
     def close(self) -> None:
         """Stops the warm Checkov and what it still runs (the plan is judged, or failed)."""

@@ -103,6 +103,9 @@ def daemon_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The daemon turned on, its sockets in a short private folder of this test (a unix socket's
     path is at most 107 bytes); every daemon it started is stopped at the end."""
     runtime = Path(tempfile.mkdtemp(prefix="lcd-", dir="/tmp"))
+    for marker in ("CI", "GITHUB_ACTIONS", "GITLAB_CI", "TF_BUILD", "JENKINS_URL",
+                   "CODEBUILD_BUILD_ID", "BUILDKITE"):
+        monkeypatch.delenv(marker, raising=False)  # the suite may run on a CI runner
     monkeypatch.setenv(checkov_daemon.DAEMON_ENV, "on")
     monkeypatch.setenv(checkov_daemon.IDLE_ENV, "60")
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))

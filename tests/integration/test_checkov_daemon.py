@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import threading
@@ -36,6 +37,11 @@ POLICIES = PROJECT_ROOT / "policies"
 @pytest.fixture(scope="module")
 def checkov() -> Path:
     return ck.find_checkov(PROJECT_ROOT)
+
+
+def _uid(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
 
 
 def _parent(pid: int) -> int:
@@ -102,7 +108,9 @@ def test_a_server_killed_mid_scan_is_a_crash_and_the_daemon_serves_on(
         os.kill(server, signal.SIGKILL)
 
     threading.Thread(target=kill_once_scanning, daemon=True).start()
-    ended = r"Checkov crashed \(its connection to the Checkov daemon ended\) scanning the plan"
+    ended = (r"Checkov crashed \(its connection to the Checkov daemon ended; the daemon's log: "
+             rf"{re.escape(str(daemon_on))}/\w+\.log; LOONO_CHECKOV_DAEMON=off plans without it\)"
+             r" scanning the plan")
     with pytest.raises(ck.CheckovError, match=ended):
         warm.scan(args, "the plan")
     warm.close()
@@ -138,7 +146,8 @@ def test_another_checkov_version_is_refused(checkov: Path, daemon_on: Path,
                                             tmp_path: Path) -> None:
     warm = _opened(checkov, version="2.0.1")
     assert isinstance(warm.serving_pid(), int)  # the daemon answered, and said its version
-    with pytest.raises(ck.CheckovError, match=r"warm Checkov is version 3\.3\.30, not 2\.0\.1"):
+    actual = re.escape(str(ck.checkov_version(checkov)))
+    with pytest.raises(ck.CheckovError, match=rf"warm Checkov is version {actual}, not 2\.0\.1"):
         warm.scan(ck.plan_args(checkov, _plan_document(tmp_path), POLICIES), "the plan")
 
 
@@ -196,3 +205,88 @@ def test_an_idle_daemon_leaves_and_takes_its_socket(
         time.sleep(0.5)
     assert not _alive(daemon), "the idle daemon stayed"
     assert not list(daemon_on.glob("*.sock"))
+
+
+_ENV_POLICY = """
+import os
+
+from checkov.common.models.enums import CheckCategories, CheckResult
+from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
+
+
+class BucketMarked(BaseResourceCheck):
+    def __init__(self):
+        super().__init__(name="The run sees its caller's LOONO_TEST_MARK", id="CKV_LOONO_901",
+                         categories=[CheckCategories.GENERAL_SECURITY],
+                         supported_resources=["aws_s3_bucket"])
+
+    def scan_resource_conf(self, conf):
+        marked = os.environ.get("LOONO_TEST_MARK") == "pass"
+        return CheckResult.PASSED if marked else CheckResult.FAILED
+
+
+check = BucketMarked()
+"""
+
+
+def test_each_connection_runs_with_its_callers_environment_and_folder(
+        checkov: Path, daemon_on: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two callers of one daemon, in two folders and environments: each run reads its own
+    caller's variable (a policy that judges by it) and a plan path relative to its folder."""
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "__init__.py").write_text("", encoding="utf-8")
+    (policies / "marked.py").write_text(_ENV_POLICY, encoding="utf-8")
+    outcomes, daemons_serving = {}, []
+    for mark in ("pass", "fail"):
+        folder = tmp_path / mark
+        folder.mkdir()
+        _plan_document(folder)
+        monkeypatch.chdir(folder)
+        monkeypatch.setenv("LOONO_TEST_MARK", mark)
+        warm = _opened(checkov)
+        server = warm.serving_pid()
+        assert server is not None
+        daemons_serving.append(_parent(server))
+        scan = warm.scan([str(checkov), "-f", "plan.json", "--framework", "terraform_plan",
+                          "-o", "json", "--external-checks-dir", str(policies),
+                          "--skip-download"], "the plan")
+        warm.close()
+        outcomes[mark] = {r.outcome for r in scan.results if r.check_id == "CKV_LOONO_901"}
+    assert outcomes == {"pass": {"passed"}, "fail": {"failed"}}
+    assert len(set(daemons_serving)) == 1  # one daemon served both
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="a socket of another user needs root to make")
+def test_a_socket_of_another_user_is_not_trusted(checkov: Path, daemon_on: Path) -> None:
+    """Whoever serves the daemon's socket must be this user: a socket another user listens on
+    gets no hello (no environment); the plan is served by a daemon of its own user."""
+    env = ck.checkov_environment()
+    python = checkov.resolve().parent / "python"
+    version = ck.checkov_version(checkov)
+    assert version is not None
+    folder = checkov_daemon.private_folder(env)
+    assert folder is not None
+    path = folder / checkov_daemon.socket_name(
+        python, version, env, checkov_daemon.installation(python, checkov))
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    listener = os.fork()
+    if listener == 0:  # listens as nobody: its credentials are the socket's
+        os.setgid(65534)
+        os.setuid(65534)
+        server.listen(4)
+        time.sleep(30)
+        os._exit(0)
+    try:
+        time.sleep(0.5)
+        warm = WarmCheckov.open(checkov, version)
+        assert warm is not None
+        served = warm.serving_pid()
+        assert served is not None and served != listener
+        assert _uid(served) == os.getuid() == _uid(_parent(served))
+        warm.close()
+    finally:
+        os.kill(listener, signal.SIGKILL)
+        os.waitpid(listener, 0)
+        server.close()

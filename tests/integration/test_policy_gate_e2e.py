@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -234,16 +235,28 @@ def test_a_fresh_runner_reads_the_provider_shapes_while_terraform_shows_the_plan
     cache.unlink()
     shutil.copytree(SHARED_POLICY_CACHE, cache, ignore=shutil.ignore_patterns("shapes-*"))
     readers: list[str] = []
-    real_schema = commands.provider_schema
+    schema_started: list[float] = []
+    show_span: list[float] = []
+    real_schema, real_show = commands.provider_schema, commands.show_plan
 
     def counted(engine: Any, workdir: Path, env: Mapping[str, str]) -> dict[str, Any]:
         readers.append(threading.current_thread().name)
+        schema_started.append(time.monotonic())
         return real_schema(engine, workdir, env)
 
+    def timed_show(*args: Any) -> Any:
+        show_span.append(time.monotonic())
+        try:
+            return real_show(*args)
+        finally:
+            show_span.append(time.monotonic())
+
     monkeypatch.setattr(commands, "provider_schema", counted)
+    monkeypatch.setattr(commands, "show_plan", timed_show)
     settings = load_settings(project / "environments" / "production.toml")
     fresh = plan(with_extra_tag(settings, "Fresh", "1"), sandbox=True, refresh=False)
     assert len(readers) == 1 and readers[0] != threading.main_thread().name
+    assert schema_started[0] < show_span[1], "the schema was read after show, not beside it"
     assert list(cache.glob("shapes-*.json"))
     cached = plan(with_extra_tag(settings, "Cached", "2"), sandbox=True, refresh=False)
     assert len(readers) == 1  # read from the cache this time
