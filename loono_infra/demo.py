@@ -8,12 +8,14 @@ test backend image, deploys it (healthy), deploys a crash-looping version
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
 
 from rich.console import Console
 
+from loono_infra.clients.checkov_daemon import DAEMON_ENV
 from loono_infra.core.errors import DeployFailedError, LoonoError
 from loono_infra.core.settings import Settings, load_settings
 from loono_infra.flow import pipeline
@@ -96,7 +98,9 @@ def deploy_demo(settings: Settings, console: Console) -> bool:
 
 
 def main() -> int:
-    """Entry point of `python -m loono_infra.demo`."""
+    """Entry point of `python -m loono_infra.demo`. The demo plans in one process: it leaves
+    no Checkov daemon behind (clients/checkov_daemon.py)."""
+    os.environ.setdefault(DAEMON_ENV, "off")
     console = Console()
     try:
         return run_demo(Path.cwd(), console)
