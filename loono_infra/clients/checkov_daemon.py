@@ -34,6 +34,7 @@ import stat
 import struct
 import subprocess
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from loono_infra.clients import _checkov_worker
@@ -118,11 +119,18 @@ def installation(python: Path, checkov: Path) -> str:
     return " ".join(stamps)
 
 
-def connect(checkov: Path, python: Path, version: str,
-            env: Mapping[str, str]) -> tuple[socket.socket, Path] | None:
-    """A connection to the daemon for python (and the daemon's log), started when there is
-    none; None when none can be reached (the caller starts its own worker). The hello is
-    sent."""
+@dataclass(frozen=True)
+class Reached:
+    """A connection to a daemon (the hello sent), its log, and whether this call started it."""
+
+    connection: socket.socket
+    log: Path
+    started: bool
+
+
+def connect(checkov: Path, python: Path, version: str, env: Mapping[str, str]) -> Reached | None:
+    """A connection to the daemon for python, started when there is none; None when none can
+    be reached (the caller starts its own worker)."""
     folder = private_folder(env)
     if folder is None:
         return None
@@ -130,7 +138,8 @@ def connect(checkov: Path, python: Path, version: str,
     if len(str(path).encode()) > _MAX_SOCKET_PATH:
         return None
     connection = _connected(path)
-    if connection is None and _started(python, path, env):
+    started = connection is None and _started(python, path, env)
+    if started:
         connection = _connected(path)
     if connection is None:
         return None
@@ -140,7 +149,7 @@ def connect(checkov: Path, python: Path, version: str,
     except OSError:
         connection.close()
         return None
-    return connection, log_of(path)
+    return Reached(connection, log_of(path), started)
 
 
 def log_of(socket_path: Path) -> Path:

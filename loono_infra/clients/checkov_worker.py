@@ -33,6 +33,7 @@ from loono_infra.clients.checkov import (
 )
 
 _BROKEN = "broken"  # what a waiting run gets when the worker can no longer answer
+RUNNING_DAEMON_READY_SECONDS = 3.0
 
 
 class _Process:
@@ -124,8 +125,21 @@ class WarmCheckov:
         if python.is_file() and expected_version is not None and checkov_daemon.enabled(env):
             reached = checkov_daemon.connect(checkov, python, expected_version, env)
             if reached is not None:
-                return cls(_Connection(*reached), expected_version)
+                warm = cls(_Connection(reached.connection, reached.log), expected_version)
+                if reached.started or warm._answers_within(RUNNING_DAEMON_READY_SECONDS):
+                    return warm
+                warm.close()  # accepts, never answers (stopped, stuck): not worth a time-out
         return cls.start(checkov, expected_version)
+
+    def _answers_within(self, seconds: float) -> bool:
+        """Whether the worker says it is ready within seconds (a running daemon's fork does at
+        once; one just started imports Checkov first, and is not asked this)."""
+        try:
+            ready = self._ready.get(timeout=seconds)
+        except queue.Empty:
+            return False
+        self._ready.put(ready)
+        return isinstance(ready, dict)
 
     @classmethod
     def start(cls, checkov: Path, expected_version: str | None) -> WarmCheckov | None:

@@ -290,3 +290,29 @@ def test_a_socket_of_another_user_is_not_trusted(checkov: Path, daemon_on: Path)
         os.kill(listener, signal.SIGKILL)
         os.waitpid(listener, 0)
         server.close()
+
+
+def test_a_daemon_that_never_answers_leaves_the_plan_its_own_worker(
+        checkov: Path, daemon_on: Path, tmp_path: Path) -> None:
+    """A daemon that accepts (its backlog does) but never says it is ready, e.g. stopped with
+    SIGSTOP: the plan does not wait for Checkov's time-out, it takes a worker of its own."""
+    env = ck.checkov_environment()
+    python = checkov.resolve().parent / "python"
+    version = ck.checkov_version(checkov)
+    assert version is not None
+    folder = checkov_daemon.private_folder(env)
+    assert folder is not None
+    wedged = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    wedged.bind(str(folder / checkov_daemon.socket_name(
+        python, version, env, checkov_daemon.installation(python, checkov))))
+    wedged.listen(4)
+    try:
+        warm = WarmCheckov.open(checkov, version)
+        assert warm is not None
+        assert warm.process.pid is not None  # a child of this command, not a connection
+        assert warm.serving_pid() == warm.process.pid
+        plan = ck.plan_args(checkov, _plan_document(tmp_path), POLICIES)
+        assert warm.scan(plan, "the plan").results
+        warm.close()
+    finally:
+        wedged.close()
