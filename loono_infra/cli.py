@@ -32,6 +32,9 @@ app = typer.Typer(
 )
 sandbox_app = typer.Typer(no_args_is_help=True, help="The embedded local AWS (moto on 127.0.0.1).")
 app.add_typer(sandbox_app, name="sandbox")
+checkov_app = typer.Typer(no_args_is_help=True,
+                          help="The Checkov daemon that serves a developer's plans.")
+app.add_typer(checkov_app, name="checkov")
 
 EnvOption = Annotated[
     str, typer.Option("--env", "-e", help="Environment name (environments/<env>.toml).")
@@ -647,6 +650,40 @@ def sandbox_status(as_json: JsonOption = False) -> None:
         else:
             _show(screen.sandbox_line(info.url if info else None, info.pid if info else None))
         return EXIT_OK if info else EXIT_ERROR
+
+    _run(body)
+
+
+@checkov_app.command("status")
+def checkov_status(as_json: JsonOption = False) -> None:
+    """List this user's Checkov daemons that answer.
+
+    Example: loono-infra checkov status
+    """
+    def body() -> int:
+        from loono_infra.clients.checkov_daemon import daemons
+
+        sockets = [str(path) for path in daemons(os.environ)]
+        _emit_json({"daemons": sockets}) if as_json else _show(
+            screen.checkov_daemon_lines(sockets, stopping=False), markup=False)
+        return EXIT_OK
+
+    _run(body)
+
+
+@checkov_app.command("stop")
+def checkov_stop(as_json: JsonOption = False) -> None:
+    """Ask this user's Checkov daemons to leave now (the next plan starts another).
+
+    Example: loono-infra checkov stop
+    """
+    def body() -> int:
+        from loono_infra.clients.checkov_daemon import stop_daemons
+
+        sockets = [str(path) for path in stop_daemons(os.environ)]
+        _emit_json({"stopped": sockets}) if as_json else _show(
+            screen.checkov_daemon_lines(sockets, stopping=True), markup=False)
+        return EXIT_OK
 
     _run(body)
 

@@ -284,7 +284,11 @@ def _connection(conn: socket.socket, version: str) -> None:
     line, pending = pending.split(b"\n", 1)
     if not line.strip():
         os._exit(0)  # a probe
-    hello = json.loads(line)["hello"]
+    asked = json.loads(line)
+    if asked.get("stop") is True:  # `loono-infra checkov stop`: the daemon leaves as when idle
+        os.kill(os.getppid(), signal.SIGTERM)
+        os._exit(0)
+    hello = asked["hello"]
     os.environ.clear()
     os.environ.update(hello["env"])
     os.chdir(hello["cwd"])
@@ -299,11 +303,16 @@ class Daemon:
     def __init__(self, server: socket.socket, socket_path: str, idle: float, lock: int) -> None:
         self.server = server
         self.lock = lock
+        self.stopping = False
+        signal.signal(signal.SIGTERM, self.stop)
         self.socket_path = socket_path
         self.inode = os.stat(socket_path).st_ino
         self.idle = idle
         self.serving: set[int] = set()
         self.last_seen = time.monotonic()
+
+    def stop(self, signum: int, frame: object) -> None:
+        self.stopping = True  # leaves at the next turn of its loop, as when idle
 
     def reachable(self) -> bool:
         try:
@@ -312,8 +321,8 @@ class Daemon:
             return False
 
     def serve(self, version: str) -> None:
-        while self.reachable() and (self.serving
-                                    or time.monotonic() - self.last_seen < self.idle):
+        while not self.stopping and self.reachable() and (
+                self.serving or time.monotonic() - self.last_seen < self.idle):
             self.server.settimeout(1.0)
             with contextlib.suppress(TimeoutError, socket.timeout):
                 conn, _ = self.server.accept()
@@ -335,6 +344,7 @@ class Daemon:
         pid = os.fork()
         if pid == 0:
             try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 self.server.close()
                 os.close(self.lock)  # a leaving daemon's runs never hold off the next daemon
                 _connection(conn, version)

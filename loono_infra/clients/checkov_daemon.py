@@ -152,6 +152,33 @@ def connect(checkov: Path, python: Path, version: str, env: Mapping[str, str]) -
     return Reached(connection, log_of(path), started)
 
 
+def daemons(env: Mapping[str, str]) -> list[Path]:
+    """The sockets of this user's daemons that answer (a probe: an empty line)."""
+    folder = private_folder(env)
+    answering = []
+    for path in sorted(folder.glob("*.sock")) if folder else []:
+        connection = _connected(path)
+        if connection is not None:
+            with connection, contextlib.suppress(OSError):
+                connection.sendall(b"\n")
+                answering.append(path)
+    return answering
+
+
+def stop_daemons(env: Mapping[str, str]) -> list[Path]:
+    """Asks each of this user's daemons to leave (as when idle: runs under way end first);
+    the sockets asked."""
+    folder = private_folder(env)
+    asked = []
+    for path in sorted(folder.glob("*.sock")) if folder else []:
+        connection = _connected(path)
+        if connection is not None:
+            with connection, contextlib.suppress(OSError):
+                connection.sendall(b'{"stop": true}\n')
+                asked.append(path)
+    return asked
+
+
 def log_of(socket_path: Path) -> Path:
     return socket_path.with_suffix(".log")
 

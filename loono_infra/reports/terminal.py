@@ -151,6 +151,13 @@ def sandbox_stopped_line(stopped: bool) -> str:
     return "sandbox stopped" if stopped else "no sandbox was running"
 
 
+def checkov_daemon_lines(sockets: list[str], stopping: bool) -> list[str]:
+    if not sockets:
+        return ["no Checkov daemon runs"]
+    verb = "asked to stop" if stopping else "running"
+    return [f"Checkov daemon {verb}: {socket}" for socket in sockets]
+
+
 def verdict_lines(decision: Decision | None) -> list[str]:
     """A plan's policy verdict in a line (green or red) and every blocking reason under it."""
     if decision is None:

@@ -10,6 +10,8 @@ import os
 import re
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -316,3 +318,29 @@ def test_a_daemon_that_never_answers_leaves_the_plan_its_own_worker(
         warm.close()
     finally:
         wedged.close()
+
+
+def test_the_cli_lists_and_stops_the_daemons(checkov: Path, daemon_on: Path) -> None:
+    """`loono-infra checkov status|stop`: the daemon a plan left is listed, then leaves when
+    asked (its socket with it), and none is listed after."""
+    warm = _opened(checkov)
+    server = warm.serving_pid()
+    assert server is not None
+    daemon = _parent(server)
+    warm.close()
+
+    def cli(*args: str) -> dict[str, list[str]]:
+        completed = subprocess.run([sys.executable, "-m", "loono_infra.cli", "checkov", *args,
+                                    "--json"], capture_output=True, text=True, check=False)
+        assert completed.returncode == 0, completed.stderr
+        return dict(json.loads(completed.stdout))
+
+    listed = cli("status")["daemons"]
+    assert len(listed) == 1 and listed[0].startswith(str(daemon_on))
+    assert cli("stop")["stopped"] == listed
+    deadline = time.monotonic() + 30
+    while _alive(daemon) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(daemon), "the daemon stayed when asked to stop"
+    assert not list(daemon_on.glob("*.sock"))
+    assert cli("status")["daemons"] == []
