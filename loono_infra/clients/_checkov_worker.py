@@ -248,6 +248,7 @@ def _lock(lock_path: str, socket_path: str) -> int | None:
 
 def _answers(socket_path: str) -> bool:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)  # a stuck daemon's full backlog is no answer
         try:
             probe.connect(socket_path)
         except OSError:
@@ -269,7 +270,7 @@ def _listen(socket_path: str) -> socket.socket:
     return server
 
 
-def _connection(conn: socket.socket, version: str) -> None:
+def _connection(conn: socket.socket, version: str, daemon: int) -> None:
     """A fork serving one connection: its hello, then the worker protocol on the socket."""
     os.setpgid(0, 0)  # its runs are its group: Worker.stop_runs stops them together
     os.dup2(conn.fileno(), 0)
@@ -286,7 +287,9 @@ def _connection(conn: socket.socket, version: str) -> None:
         os._exit(0)  # a probe
     asked = json.loads(line)
     if asked.get("stop") is True:  # `loono-infra checkov stop`: the daemon leaves as when idle
-        os.kill(os.getppid(), signal.SIGTERM)
+        if os.getppid() == daemon:  # not whoever adopted this fork after the daemon left
+            _write_all(1, b'{"stopping": true}\n')
+            os.kill(daemon, signal.SIGTERM)
         os._exit(0)
     hello = asked["hello"]
     os.environ.clear()
@@ -341,13 +344,14 @@ class Daemon:
             conn.close()  # the folder is the user's alone; this is a second lock on the door
             return
         conn.setblocking(True)
+        daemon = os.getpid()
         pid = os.fork()
         if pid == 0:
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 self.server.close()
                 os.close(self.lock)  # a leaving daemon's runs never hold off the next daemon
-                _connection(conn, version)
+                _connection(conn, version, daemon)
             except BaseException:
                 traceback.print_exc()
             finally:
@@ -376,6 +380,8 @@ def daemon_main(socket_path: str, idle: float) -> None:
     lock = _lock(socket_path + ".lock", socket_path)
     if lock is None:
         os._exit(0)
+    with contextlib.suppress(OSError):
+        os.ftruncate(2, 0)  # its log (stderr, appended to): a new daemon, a new log
     server = _listen(socket_path)
     if os.fork() != 0:
         os._exit(0)

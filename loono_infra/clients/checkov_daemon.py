@@ -33,6 +33,7 @@ import socket
 import stat
 import struct
 import subprocess
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,6 +144,7 @@ def connect(checkov: Path, python: Path, version: str, env: Mapping[str, str]) -
         connection = _connected(path)
     if connection is None:
         return None
+    started = started or _young(path)  # another plan's daemon, maybe importing still
     try:
         connection.sendall((json.dumps({"hello": {"cwd": os.getcwd(), "env": dict(env)}})
                             + "\n").encode())
@@ -167,7 +169,7 @@ def daemons(env: Mapping[str, str]) -> list[Path]:
 
 def stop_daemons(env: Mapping[str, str]) -> list[Path]:
     """Asks each of this user's daemons to leave (as when idle: runs under way end first);
-    the sockets asked."""
+    the sockets of those that said they would."""
     folder = private_folder(env)
     asked = []
     for path in sorted(folder.glob("*.sock")) if folder else []:
@@ -175,8 +177,18 @@ def stop_daemons(env: Mapping[str, str]) -> list[Path]:
         if connection is not None:
             with connection, contextlib.suppress(OSError):
                 connection.sendall(b'{"stop": true}\n')
-                asked.append(path)
+                connection.settimeout(2.0)
+                if b"stopping" in connection.recv(64):  # an older or stuck daemon says nothing
+                    asked.append(path)
     return asked
+
+
+def _young(path: Path) -> bool:
+    """The socket was bound in the last minute: its daemon may still import Checkov."""
+    try:
+        return time.time() - path.stat().st_mtime < 60
+    except OSError:
+        return False
 
 
 def log_of(socket_path: Path) -> Path:
@@ -203,14 +215,15 @@ def _connected(path: Path) -> socket.socket | None:
 def daemon_environment(env: Mapping[str, str]) -> dict[str, str]:
     """What the daemon itself runs with: what Checkov reads at import, and where programs are;
     no caller's secrets (each run gets its caller's environment from the hello)."""
-    return {k: v for k, v in env.items() if _READ_AT_IMPORT.match(k) or k == "PATH"}
+    return {k: v for k, v in env.items()
+            if (_READ_AT_IMPORT.match(k) or k == "PATH") and k != "BC_API_KEY"}
 
 
 def _started(python: Path, path: Path, env: Mapping[str, str]) -> bool:
     """Starts a daemon on path (it binds, then leaves its starter); whether it did in time."""
     log = log_of(path)
     try:
-        with open(log, "wb") as errors:  # a new daemon: a new log
+        with open(log, "ab") as errors:  # the daemon empties it once it holds the lock
             os.chmod(log, 0o600)
             starter = subprocess.Popen(
                 [str(python), "-I", _checkov_worker.__file__, "--daemon", str(path),

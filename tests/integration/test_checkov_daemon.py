@@ -159,7 +159,9 @@ def test_garbage_on_the_socket_is_refused(tmp_path: Path, daemon_on: Path) -> No
     env = ck.checkov_environment()
     folder = checkov_daemon.private_folder(env)
     assert folder is not None
-    path = folder / checkov_daemon.socket_name(fake.resolve().parent / "python", "3.3.30", env)
+    python = fake.resolve().parent / "python"
+    path = folder / checkov_daemon.socket_name(
+        python, "3.3.30", env, checkov_daemon.installation(python, fake))
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(str(path))
     server.listen(1)
@@ -177,7 +179,7 @@ def test_garbage_on_the_socket_is_refused(tmp_path: Path, daemon_on: Path) -> No
 
     threading.Thread(target=answer_garbage, daemon=True).start()
     warm = WarmCheckov.open(fake, "3.3.30")
-    assert warm is not None
+    assert warm is not None and warm.process.pid is None  # the connection, not a worker
     with pytest.raises(ck.CheckovError, match="not JSON scanning the plan"):
         warm.scan([str(fake), "-f", "plan.json"], "the plan")
     server.close()
@@ -304,10 +306,13 @@ def test_a_daemon_that_never_answers_leaves_the_plan_its_own_worker(
     assert version is not None
     folder = checkov_daemon.private_folder(env)
     assert folder is not None
+    path = folder / checkov_daemon.socket_name(
+        python, version, env, checkov_daemon.installation(python, checkov))
     wedged = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    wedged.bind(str(folder / checkov_daemon.socket_name(
-        python, version, env, checkov_daemon.installation(python, checkov))))
+    wedged.bind(str(path))
     wedged.listen(4)
+    an_hour_ago = time.time() - 3600
+    os.utime(path, (an_hour_ago, an_hour_ago))  # long running: a young one may be importing
     try:
         warm = WarmCheckov.open(checkov, version)
         assert warm is not None
@@ -344,3 +349,26 @@ def test_the_cli_lists_and_stops_the_daemons(checkov: Path, daemon_on: Path) -> 
     assert not _alive(daemon), "the daemon stayed when asked to stop"
     assert not list(daemon_on.glob("*.sock"))
     assert cli("status")["daemons"] == []
+
+
+def test_a_daemon_that_does_not_say_it_stops_is_not_reported_stopped(daemon_on: Path) -> None:
+    """`checkov stop` lists only the daemons that said they would leave (an older or stuck one
+    says nothing)."""
+    env = ck.checkov_environment()
+    folder = checkov_daemon.private_folder(env)
+    assert folder is not None
+    silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    silent.bind(str(folder / "silent.sock"))
+    silent.listen(1)
+    heard: list[bytes] = []
+
+    def listen_only() -> None:
+        conn, _ = silent.accept()
+        with conn:
+            heard.append(conn.recv(64))
+            time.sleep(3)
+
+    threading.Thread(target=listen_only, daemon=True).start()
+    assert checkov_daemon.stop_daemons(env) == []
+    assert heard == [b'{"stop": true}\n']
+    silent.close()

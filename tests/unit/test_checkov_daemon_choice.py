@@ -122,7 +122,8 @@ def test_another_checkov_version_is_another_daemon() -> None:
 def test_the_daemon_runs_without_its_starters_secrets() -> None:
     started = daemon.daemon_environment({**BASE, "CKV_FRAMEWORK": "terraform",
                                          "TF_VAR_db_password": "secret", "GITHUB_TOKEN": "t",
-                                         "AWS_SECRET_ACCESS_KEY": "k", "SSH_CONNECTION": "x"})
+                                         "AWS_SECRET_ACCESS_KEY": "k", "SSH_CONNECTION": "x",
+                                         "BC_API_KEY": "platform-key"})
     assert started == {**BASE, "CKV_FRAMEWORK": "terraform"}
 
 
