@@ -660,15 +660,7 @@ def checkov_status(as_json: JsonOption = False) -> None:
 
     Example: loono-infra checkov status
     """
-    def body() -> int:
-        from loono_infra.clients.checkov_daemon import daemons
-
-        sockets = [str(path) for path in daemons(os.environ)]
-        _emit_json({"daemons": sockets}) if as_json else _show(
-            screen.checkov_daemon_lines(sockets, stopping=False), markup=False)
-        return EXIT_OK
-
-    _run(body)
+    _run(lambda: _checkov_daemons(as_json, stopping=False))
 
 
 @checkov_app.command("stop")
@@ -677,15 +669,18 @@ def checkov_stop(as_json: JsonOption = False) -> None:
 
     Example: loono-infra checkov stop
     """
-    def body() -> int:
-        from loono_infra.clients.checkov_daemon import stop_daemons
+    _run(lambda: _checkov_daemons(as_json, stopping=True))
 
-        sockets = [str(path) for path in stop_daemons(os.environ)]
-        _emit_json({"stopped": sockets}) if as_json else _show(
-            screen.checkov_daemon_lines(sockets, stopping=True), markup=False)
-        return EXIT_OK
 
-    _run(body)
+def _checkov_daemons(as_json: bool, stopping: bool) -> int:
+    """Lists this user's Checkov daemons, or asks them to stop; prints their sockets."""
+    from loono_infra.clients import checkov_daemon
+
+    told = checkov_daemon.stop_daemons if stopping else checkov_daemon.daemons
+    sockets = [str(path) for path in told(os.environ)]
+    _emit_json({"stopped" if stopping else "daemons": sockets}) if as_json else _show(
+        screen.checkov_daemon_lines(sockets, stopping), markup=False)
+    return EXIT_OK
 
 
 def main() -> None:

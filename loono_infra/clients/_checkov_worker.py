@@ -340,7 +340,7 @@ class Daemon:
 
     def fork(self, conn: socket.socket, version: str) -> None:
         self.last_seen = time.monotonic()
-        if _peer_uid(conn) != os.getuid():
+        if peer_uid(conn) != os.getuid():
             conn.close()  # the folder is the user's alone; this is a second lock on the door
             return
         conn.setblocking(True)
@@ -369,7 +369,8 @@ class Daemon:
             self.last_seen = time.monotonic()
 
 
-def _peer_uid(conn: socket.socket) -> int:
+def peer_uid(conn: socket.socket) -> int:
+    """The user the process at the other end of a unix socket runs as (SO_PEERCRED)."""
     credentials = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     return int(struct.unpack("3i", credentials)[1])
 

@@ -31,7 +31,6 @@ import os
 import re
 import socket
 import stat
-import struct
 import subprocess
 import time
 from collections.abc import Mapping
@@ -44,7 +43,6 @@ DAEMON_ENV = "LOONO_CHECKOV_DAEMON"
 IDLE_ENV = "LOONO_CHECKOV_DAEMON_IDLE"
 DEFAULT_IDLE_SECONDS = 900.0
 _OFF = {"off", "0", "false", "no"}
-_ON = {"on", "1", "true", "yes"}
 # What names a daemon: the variables Checkov 3 reads once, while it imports (module constants
 # and checkov/common/util/env_vars_config.py), and the locale. The rest is read per run.
 _READ_AT_IMPORT = re.compile(
@@ -58,7 +56,6 @@ _MAX_SOCKET_PATH = 107  # bytes of a unix socket's path (sun_path), its terminat
 _MAX_IDLE_SECONDS = 86_400.0
 _CI_MARKERS = ("CI", "GITHUB_ACTIONS", "GITLAB_CI", "TF_BUILD", "JENKINS_URL",
                "CODEBUILD_BUILD_ID", "BUILDKITE")
-_PEER = struct.calcsize("3i")  # SO_PEERCRED: pid, uid, gid
 
 
 def enabled(env: Mapping[str, str]) -> bool:
@@ -120,23 +117,32 @@ def installation(python: Path, checkov: Path) -> str:
     return " ".join(stamps)
 
 
+def socket_path(checkov: Path, python: Path, version: str,
+                env: Mapping[str, str]) -> Path | None:
+    """Where the daemon for this Checkov and environment listens; None where no socket can be
+    (no private folder, or a path too long for a unix socket)."""
+    folder = private_folder(env)
+    if folder is None:
+        return None
+    path = folder / socket_name(python, version, env, installation(python, checkov))
+    return path if len(str(path).encode()) <= _MAX_SOCKET_PATH else None
+
+
 @dataclass(frozen=True)
 class Reached:
-    """A connection to a daemon (the hello sent), its log, and whether this call started it."""
+    """A connection to a daemon (the hello sent), its log, and whether the daemon may still be
+    importing Checkov (this call, or another a moment ago, started it)."""
 
     connection: socket.socket
     log: Path
-    started: bool
+    importing: bool
 
 
 def connect(checkov: Path, python: Path, version: str, env: Mapping[str, str]) -> Reached | None:
     """A connection to the daemon for python, started when there is none; None when none can
     be reached (the caller starts its own worker)."""
-    folder = private_folder(env)
-    if folder is None:
-        return None
-    path = folder / socket_name(python, version, env, installation(python, checkov))
-    if len(str(path).encode()) > _MAX_SOCKET_PATH:
+    path = socket_path(checkov, python, version, env)
+    if path is None:
         return None
     connection = _connected(path)
     started = connection is None and _started(python, path, env)
@@ -144,43 +150,40 @@ def connect(checkov: Path, python: Path, version: str, env: Mapping[str, str]) -
         connection = _connected(path)
     if connection is None:
         return None
-    started = started or _young(path)  # another plan's daemon, maybe importing still
     try:
         connection.sendall((json.dumps({"hello": {"cwd": os.getcwd(), "env": dict(env)}})
                             + "\n").encode())
     except OSError:
         connection.close()
         return None
-    return Reached(connection, log_of(path), started)
+    return Reached(connection, log_of(path), started or _young(path))
 
 
 def daemons(env: Mapping[str, str]) -> list[Path]:
     """The sockets of this user's daemons that answer (a probe: an empty line)."""
-    folder = private_folder(env)
-    answering = []
-    for path in sorted(folder.glob("*.sock")) if folder else []:
-        connection = _connected(path)
-        if connection is not None:
-            with connection, contextlib.suppress(OSError):
-                connection.sendall(b"\n")
-                answering.append(path)
-    return answering
+    return _told(env, b"\n", None)
 
 
 def stop_daemons(env: Mapping[str, str]) -> list[Path]:
     """Asks each of this user's daemons to leave (as when idle: runs under way end first);
-    the sockets of those that said they would."""
+    the sockets of those that said they would (an older or stuck daemon says nothing)."""
+    return _told(env, b'{"stop": true}\n', b"stopping")
+
+
+def _told(env: Mapping[str, str], line: bytes, reply: bytes | None) -> list[Path]:
+    """The sockets of this user's daemons that took line (and answered reply, if one is
+    awaited)."""
     folder = private_folder(env)
-    asked = []
+    told = []
     for path in sorted(folder.glob("*.sock")) if folder else []:
         connection = _connected(path)
         if connection is not None:
             with connection, contextlib.suppress(OSError):
-                connection.sendall(b'{"stop": true}\n')
+                connection.sendall(line)
                 connection.settimeout(2.0)
-                if b"stopping" in connection.recv(64):  # an older or stuck daemon says nothing
-                    asked.append(path)
-    return asked
+                if reply is None or reply in connection.recv(64):
+                    told.append(path)
+    return told
 
 
 def _young(path: Path) -> bool:
@@ -201,11 +204,11 @@ def _connected(path: Path) -> socket.socket | None:
     connection.settimeout(2.0)  # a daemon whose backlog is full is no daemon
     try:
         connection.connect(str(path))
-        credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEER)
+        peer = _checkov_worker.peer_uid(connection)
     except OSError:
         connection.close()
         return None
-    if struct.unpack("3i", credentials)[1] != os.getuid():
+    if peer != os.getuid():
         connection.close()  # someone else's socket: it would get this plan's environment
         return None
     connection.settimeout(None)

@@ -36,6 +36,13 @@ _BROKEN = "broken"  # what a waiting run gets when the worker can no longer answ
 RUNNING_DAEMON_READY_SECONDS = 3.0
 
 
+def _interpreter(checkov: Path, expected_version: str | None) -> Path | None:
+    """Checkov's own interpreter, beside its resolved executable; None where there is none, or
+    no version to check a worker against."""
+    python = checkov.resolve().parent / "python"
+    return python if python.is_file() and expected_version is not None else None
+
+
 class _Process:
     """A worker that is this command's child, on pipes."""
 
@@ -76,17 +83,12 @@ class _Connection:
         self.stdout = connection.makefile("r", encoding="utf-8", errors="replace")
         self.stderr: TextIO | None = None  # the daemon's errors go to its log
         self.pid: int | None = None
-        self._ended = False
-
-    def poll(self) -> int | None:
-        return 0 if self._ended else None
 
     def ending(self) -> str:
         return (f"its connection to the Checkov daemon ended; the daemon's log: {self.log}; "
                 f"{checkov_daemon.DAEMON_ENV}=off plans without it")
 
     def stop(self) -> None:
-        self._ended = True
         with contextlib.suppress(OSError):
             self.socket.shutdown(socket.SHUT_RDWR)
 
@@ -120,13 +122,12 @@ class WarmCheckov:
     def open(cls, checkov: Path, expected_version: str | None) -> WarmCheckov | None:
         """The Checkov daemon where it is used and reachable, else a worker of this command's
         own (start()); None when neither can run."""
-        python = checkov.resolve().parent / "python"
-        env = checkov_environment()
-        if python.is_file() and expected_version is not None and checkov_daemon.enabled(env):
+        python, env = _interpreter(checkov, expected_version), checkov_environment()
+        if python is not None and expected_version is not None and checkov_daemon.enabled(env):
             reached = checkov_daemon.connect(checkov, python, expected_version, env)
             if reached is not None:
                 warm = cls(_Connection(reached.connection, reached.log), expected_version)
-                if reached.started or warm._answers_within(RUNNING_DAEMON_READY_SECONDS):
+                if reached.importing or warm._answers_within(RUNNING_DAEMON_READY_SECONDS):
                     return warm
                 warm.close()  # accepts, never answers (stopped, stuck): not worth a time-out
         return cls.start(checkov, expected_version)
@@ -145,8 +146,8 @@ class WarmCheckov:
     def start(cls, checkov: Path, expected_version: str | None) -> WarmCheckov | None:
         """A worker on Checkov's own interpreter, or None when there is none to start (no
         interpreter beside the resolved executable, or no version to check it against)."""
-        python = checkov.resolve().parent / "python"
-        if not python.is_file() or expected_version is None:
+        python = _interpreter(checkov, expected_version)
+        if python is None:
             return None
         try:
             process = subprocess.Popen(

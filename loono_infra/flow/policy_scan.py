@@ -118,19 +118,20 @@ def provider_shapes(target: Target, env: Mapping[str, str], cache_dir: Path,
                     types: set[str]) -> dict[str, Shape]:
     """What the provider computes, for types (and more where the cache had none); cached per
     lock file. Only the types asked are read from the cache: the provider has hundreds."""
+    entry = shapes_entry(target, cache_dir)
     try:
-        raw = json.loads(shapes_entry(target, cache_dir).read_text(encoding="utf-8"))
+        raw = json.loads(entry.read_text(encoding="utf-8"))
         return {name: Shape.from_json(raw[name]) for name in types if name in raw}
     except (OSError, ValueError, KeyError, TypeError):
-        return read_provider_shapes(target, env, cache_dir)
+        return read_provider_shapes(target, env, entry)
 
 
 def read_provider_shapes(target: Target, env: Mapping[str, str],
-                         cache_dir: Path) -> dict[str, Shape]:
-    """Every resource type's shape, read from the provider (`providers schema`), then cached."""
+                         entry: Path) -> dict[str, Shape]:
+    """Every resource type's shape, read from the provider (`providers schema`), then cached
+    in entry."""
     shapes = shapes_from_schema(commands.provider_schema(target.engine, target.workdir, env))
-    write_atomically(shapes_entry(target, cache_dir),
-                     json.dumps({name: s.to_json() for name, s in shapes.items()}))
+    write_atomically(entry, json.dumps({name: s.to_json() for name, s in shapes.items()}))
     return shapes
 
 
@@ -162,9 +163,9 @@ class PolicyScan:
         cores they run side by side instead of one after the other."""
         if self._started is None or self._shapes is not None:
             return
-        cache_dir = self._started.inputs.cache_dir
-        if not shapes_entry(self._target, cache_dir).is_file():
-            self._shapes = pool.submit(read_provider_shapes, self._target, env, cache_dir)
+        entry = shapes_entry(self._target, self._started.inputs.cache_dir)
+        if not entry.is_file():
+            self._shapes = pool.submit(read_provider_shapes, self._target, env, entry)
 
     def close(self) -> None:
         """Stops the warm Checkov and what it still runs (the plan is judged, or failed)."""

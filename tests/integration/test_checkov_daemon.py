@@ -50,6 +50,14 @@ def _parent(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
+def _daemon_socket(checkov: Path, version: str) -> Path:
+    """Where WarmCheckov.open looks for this Checkov's daemon, in this test's environment."""
+    path = checkov_daemon.socket_path(checkov, checkov.resolve().parent / "python", version,
+                                      ck.checkov_environment())
+    assert path is not None
+    return path
+
+
 def _opened(checkov: Path, version: str | None = None) -> WarmCheckov:
     warm = WarmCheckov.open(checkov, version or ck.checkov_version(checkov))
     assert warm is not None
@@ -156,12 +164,7 @@ def test_another_checkov_version_is_refused(checkov: Path, daemon_on: Path,
 def test_garbage_on_the_socket_is_refused(tmp_path: Path, daemon_on: Path) -> None:
     """A 'daemon' on the right socket that says it is ready, then answers garbage."""
     fake = _fake_interpreter(tmp_path, "unused")
-    env = ck.checkov_environment()
-    folder = checkov_daemon.private_folder(env)
-    assert folder is not None
-    python = fake.resolve().parent / "python"
-    path = folder / checkov_daemon.socket_name(
-        python, "3.3.30", env, checkov_daemon.installation(python, fake))
+    path = _daemon_socket(fake, "3.3.30")
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(str(path))
     server.listen(1)
@@ -265,14 +268,9 @@ def test_each_connection_runs_with_its_callers_environment_and_folder(
 def test_a_socket_of_another_user_is_not_trusted(checkov: Path, daemon_on: Path) -> None:
     """Whoever serves the daemon's socket must be this user: a socket another user listens on
     gets no hello (no environment); the plan is served by a daemon of its own user."""
-    env = ck.checkov_environment()
-    python = checkov.resolve().parent / "python"
     version = ck.checkov_version(checkov)
     assert version is not None
-    folder = checkov_daemon.private_folder(env)
-    assert folder is not None
-    path = folder / checkov_daemon.socket_name(
-        python, version, env, checkov_daemon.installation(python, checkov))
+    path = _daemon_socket(checkov, version)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(str(path))
     listener = os.fork()
@@ -300,14 +298,9 @@ def test_a_daemon_that_never_answers_leaves_the_plan_its_own_worker(
         checkov: Path, daemon_on: Path, tmp_path: Path) -> None:
     """A daemon that accepts (its backlog does) but never says it is ready, e.g. stopped with
     SIGSTOP: the plan does not wait for Checkov's time-out, it takes a worker of its own."""
-    env = ck.checkov_environment()
-    python = checkov.resolve().parent / "python"
     version = ck.checkov_version(checkov)
     assert version is not None
-    folder = checkov_daemon.private_folder(env)
-    assert folder is not None
-    path = folder / checkov_daemon.socket_name(
-        python, version, env, checkov_daemon.installation(python, checkov))
+    path = _daemon_socket(checkov, version)
     wedged = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     wedged.bind(str(path))
     wedged.listen(4)
