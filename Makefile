@@ -19,7 +19,7 @@ APT_PACKAGES := docker-registry apache2-utils busybox-static postgresql
 APT_STAMP := .loono/.apt-installed
 IMAGE ?=
 
-.PHONY: help setup demo plan apply deploy destroy test unit integration lint bench faults clean schema
+.PHONY: help setup demo plan apply deploy destroy test unit integration lint bench faults clean schema durations
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -82,15 +82,20 @@ unit: setup ## Pure, fast tests (everything not marked integration)
 # Integration tests mostly wait (on the AWS provider's polling, on containers starting): four
 # pytest-xdist workers keep two cores busy. A test file stays on one worker (--dist loadfile),
 # so its module fixtures (an applied stack) are made once; each worker has its own sandbox.
+# The longest files start first, in the order conftest sorts them (tests/durations.py).
 # TEST_WORKERS=0 runs everything in one process.
 TEST_WORKERS ?= 4
-XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 integration: setup ## Real Terraform + real provider + sandbox
 	$(VENV)/bin/pytest -q $(XDIST) -m integration
 
 test: setup lint ## Every test (unit + integration) with coverage
 	$(VENV)/bin/pytest -q $(XDIST) --durations=25 --cov=loono_infra --cov-report=term --cov-report=xml
+
+durations: setup ## Re-measure each test file's time (tests/durations.json: longest start first)
+	$(VENV)/bin/pytest -q $(XDIST) --junitxml=.loono/durations.xml
+	$(PY) -m tests.durations .loono/durations.xml
 
 bench: setup ## Benchmarks: ratios against the bare tools
 	$(PY) bench/plan_overhead.py

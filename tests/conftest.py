@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.durations import UNKNOWN_INTEGRATION_SECONDS, known_seconds
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # A suite started as a background job (`make test &` in a script) has SIGINT ignored, and every
@@ -66,3 +68,21 @@ def copy_project(destination: Path, shared_policy_cache: bool = True) -> Path:
 def project_copy(tmp_path: Path) -> Path:
     """A scratch copy of the project, so a test can break files without touching the checkout."""
     return copy_project(tmp_path / "project", shared_policy_cache=False)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest test files first (tests/durations.py says why); a file's tests stay together
+    and in their order."""
+    recorded = known_seconds()
+
+    def expected_seconds(path: str) -> float:
+        if path in recorded:
+            return recorded[path]
+        in_file = [item for item in items if item.nodeid.startswith(f"{path}::")]
+        integration = any(item.get_closest_marker("integration") for item in in_file)
+        return UNKNOWN_INTEGRATION_SECONDS if integration else 0.0
+
+    files = {item.nodeid.split("::", 1)[0] for item in items}
+    seconds = {path: expected_seconds(path) for path in files}
+    items.sort(key=lambda item: (-seconds[item.nodeid.split("::", 1)[0]],
+                                 item.nodeid.split("::", 1)[0]))
