@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.durations import UNKNOWN_INTEGRATION_SECONDS, known_seconds
+from tests.durations import expected_seconds, known_seconds
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,15 +74,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The longest test files first (tests/durations.py says why); a file's tests stay together
     and in their order."""
     recorded = known_seconds()
-
-    def expected_seconds(path: str) -> float:
-        if path in recorded:
-            return recorded[path]
-        in_file = [item for item in items if item.nodeid.startswith(f"{path}::")]
-        integration = any(item.get_closest_marker("integration") for item in in_file)
-        return UNKNOWN_INTEGRATION_SECONDS if integration else 0.0
-
-    files = {item.nodeid.split("::", 1)[0] for item in items}
-    seconds = {path: expected_seconds(path) for path in files}
-    items.sort(key=lambda item: (-seconds[item.nodeid.split("::", 1)[0]],
-                                 item.nodeid.split("::", 1)[0]))
+    by_file: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        by_file.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+    seconds = {path: expected_seconds(path, recorded, any(
+        item.get_closest_marker("integration") for item in in_file))
+        for path, in_file in by_file.items()}
+    items[:] = [item for path in sorted(by_file, key=lambda path: (-seconds[path], path))
+                for item in by_file[path]]

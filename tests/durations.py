@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sys
 import xml.etree.ElementTree as ET
-from collections import Counter
+from collections import defaultdict
 from pathlib import Path
 
 DURATIONS = Path(__file__).with_name("durations.json")
@@ -32,7 +32,7 @@ def file_of(classname: str) -> str:
 
 def seconds_per_file(junit: Path) -> dict[str, float]:
     """Each test file's summed test time from a JUnit XML report (setup and teardown included)."""
-    totals: Counter[str] = Counter()
+    totals: defaultdict[str, float] = defaultdict(float)
     for case in ET.parse(junit).getroot().iter("testcase"):
         totals[file_of(case.get("classname", ""))] += float(case.get("time", "0"))
     return {name: round(seconds, 1) for name, seconds in sorted(totals.items())}
@@ -45,6 +45,13 @@ def known_seconds() -> dict[str, float]:
     except (OSError, ValueError):
         return {}
     return {str(name): float(seconds) for name, seconds in loaded.items()}
+
+
+def expected_seconds(path: str, recorded: dict[str, float], integration: bool) -> float:
+    """How long the file at path will likely take: as recorded, else a guess by its kind."""
+    if path in recorded:
+        return recorded[path]
+    return UNKNOWN_INTEGRATION_SECONDS if integration else 0.0
 
 
 def main(argv: list[str]) -> int:
