@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.durations import expected_seconds, known_seconds
+from tests.durations import known_seconds, longest_first
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,15 +70,8 @@ def project_copy(tmp_path: Path) -> Path:
     return copy_project(tmp_path / "project", shared_policy_cache=False)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The longest test files first (tests/durations.py says why); a file's tests stay together
-    and in their order."""
-    recorded = known_seconds()
-    by_file: dict[str, list[pytest.Item]] = {}
-    for item in items:
-        by_file.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
-    seconds = {path: expected_seconds(path, recorded, any(
-        item.get_closest_marker("integration") for item in in_file))
-        for path, in_file in by_file.items()}
-    items[:] = [item for path in sorted(by_file, key=lambda path: (-seconds[path], path))
-                for item in by_file[path]]
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On xdist workers, the longest test files first (tests/durations.py says why); a file's
+    tests stay together and in their order. One process keeps the usual order."""
+    if hasattr(config, "workerinput"):
+        items[:] = longest_first(items, known_seconds())

@@ -1,12 +1,13 @@
 """How long each test file took in a whole run, so pytest-xdist can start the longest first.
 
 With `--dist loadfile` a file runs on one worker, and xdist's own order (most tests first)
-left the long one-test fault files to the end: four workers, then one worker finishing them
-alone. `tests/durations.json` holds each file's seconds from a whole `make test`; conftest
-sorts the collection by it (longest first) and the Makefile keeps that order
-(`--no-loadscope-reorder`). A stale or missing entry only costs time, never a result.
-
-Refresh it after a run: `python -m tests.durations junit.xml` (see `make durations`).
+left the long fault files (one to three tests, minutes each) to the end: four workers, then
+one or two finishing them alone. `tests/durations.json` holds each file's seconds from a whole
+run (`make durations`: the suite with a JUnit report, summed per file by
+`python -m tests.durations REPORT`). On xdist workers conftest sorts the collection by it,
+longest first, and the Makefile keeps that order (`--no-loadscope-reorder`). A missing or
+unreadable record only costs time; a renamed or deleted test file fails the record's own unit
+test until its entry is removed (by hand, or by `make durations`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import json
 import sys
 import xml.etree.ElementTree as ET
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 DURATIONS = Path(__file__).with_name("durations.json")
 # A file not measured yet: an integration file probably applies something; a unit file is quick.
@@ -39,12 +42,12 @@ def seconds_per_file(junit: Path) -> dict[str, float]:
 
 
 def known_seconds() -> dict[str, float]:
-    """The recorded seconds per file ({} without a readable record)."""
+    """The recorded seconds per file ({} without a readable record of that shape)."""
     try:
         loaded = json.loads(DURATIONS.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return {str(name): float(seconds) for name, seconds in loaded.items()}
+    except (OSError, ValueError, TypeError, AttributeError):
         return {}
-    return {str(name): float(seconds) for name, seconds in loaded.items()}
 
 
 def expected_seconds(path: str, recorded: dict[str, float], integration: bool) -> float:
@@ -52,6 +55,36 @@ def expected_seconds(path: str, recorded: dict[str, float], integration: bool) -
     if path in recorded:
         return recorded[path]
     return UNKNOWN_INTEGRATION_SECONDS if integration else 0.0
+
+
+class Collected(Protocol):
+    """What the order needs of a collected test (a pytest.Item has it)."""
+
+    @property
+    def nodeid(self) -> str: ...
+
+    def get_closest_marker(self, name: str) -> Any: ...
+
+
+ItemT = TypeVar("ItemT", bound=Collected)
+
+
+def file_path(item: Collected) -> str:
+    """'tests/unit/test_x.py::test_y[1]' -> 'tests/unit/test_x.py' (xdist's loadfile scope)."""
+    return item.nodeid.split("::", 1)[0]
+
+
+def longest_first(items: Sequence[ItemT], recorded: dict[str, float]) -> list[ItemT]:
+    """items with the longest files first (ties by path); each file's tests together, in their
+    order."""
+    by_file: dict[str, list[ItemT]] = {}
+    for item in items:
+        by_file.setdefault(file_path(item), []).append(item)
+    seconds = {path: expected_seconds(path, recorded, any(
+        item.get_closest_marker("integration") for item in in_file))
+        for path, in_file in by_file.items()}
+    return [item for path in sorted(by_file, key=lambda path: (-seconds[path], path))
+            for item in by_file[path]]
 
 
 def main(argv: list[str]) -> int:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,7 +43,7 @@ def test_an_unmeasured_file_is_guessed_by_its_kind() -> None:
     assert durations.expected_seconds("tests/unit/test_cli.py", recorded, False) == 9.5
     assert durations.expected_seconds("tests/unit/test_new.py", recorded, False) == 0.0
     assert durations.expected_seconds("tests/integration/test_new.py", recorded, True) == \
-        durations.UNKNOWN_INTEGRATION_SECONDS
+        durations.UNKNOWN_INTEGRATION_SECONDS > 0
 
 
 def test_the_record_names_only_files_that_exist() -> None:
@@ -50,11 +53,48 @@ def test_the_record_names_only_files_that_exist() -> None:
     assert [path for path in recorded if not (root / path).is_file()] == []
 
 
-def test_this_session_runs_the_longest_files_first(request: pytest.FixtureRequest) -> None:
-    session_items = request.session.items
-    files = list(dict.fromkeys(item.nodeid.split("::", 1)[0] for item in session_items))
+@dataclass(frozen=True)
+class Collected:
+    nodeid: str
+    integration: bool = False
+
+    def get_closest_marker(self, name: str) -> Any:
+        return object() if name == "integration" and self.integration else None
+
+
+def test_files_run_longest_first_whole_and_in_their_order() -> None:
+    collected = [Collected("a.py::1"), Collected("b.py::1"), Collected("a.py::2"),
+                 Collected("c.py::1", integration=True), Collected("d.py::1"),
+                 Collected("b.py::2"), Collected("a.py::3"), Collected("e.py::1")]
+    recorded = {"b.py": 70.0, "a.py": 5.0, "e.py": 5.0}
+    ordered = durations.longest_first(collected, recorded)
+    assert [item.nodeid for item in ordered] == [
+        "b.py::1", "b.py::2",  # 70 s
+        "c.py::1",  # not measured, integration: 60 s
+        "a.py::1", "a.py::2", "a.py::3",  # 5 s, before e.py by path
+        "e.py::1", "d.py::1"]  # d.py: not measured, a unit file
+    assert sorted(ordered, key=collected.index) == collected  # nothing lost or doubled
+
+
+def test_a_record_of_the_wrong_shape_is_no_record(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    for text in ("[1, 2]", '{"tests/unit/test_cli.py": null}', "not json", '"text"'):
+        record = tmp_path / "durations.json"
+        record.write_text(text, encoding="utf-8")
+        monkeypatch.setattr(durations, "DURATIONS", record)
+        assert durations.known_seconds() == {}, text
+
+
+def test_this_xdist_worker_runs_the_longest_files_first(request: pytest.FixtureRequest) -> None:
+    if not hasattr(request.config, "workerinput"):
+        pytest.skip("the order applies on pytest-xdist workers (make test, make integration)")
+    paths = [durations.file_path(item) for item in request.session.items]
+    files = [path for path, _ in groupby(paths)]
+    if len(set(files)) < 2:
+        pytest.skip("one file collected: no order to check")
+    assert len(files) == len(set(files)), "a file's tests were split"
     recorded = durations.known_seconds()
-    expected = [durations.expected_seconds(path, recorded, any(
-        item.get_closest_marker("integration") for item in session_items
-        if item.nodeid.startswith(f"{path}::"))) for path in files]
-    assert expected == sorted(expected, reverse=True)
+    seconds = [durations.expected_seconds(path, recorded, any(
+        item.get_closest_marker("integration") for item in request.session.items
+        if durations.file_path(item) == path)) for path in files]
+    assert seconds == sorted(seconds, reverse=True)
