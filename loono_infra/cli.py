@@ -678,8 +678,10 @@ def _checkov_daemons(as_json: bool, stopping: bool) -> int:
 
     told = checkov_daemon.stop_daemons if stopping else checkov_daemon.daemons
     sockets = [str(path) for path in told(os.environ)]
-    _emit_json({"stopped" if stopping else "daemons": sockets}) if as_json else _show(
-        screen.checkov_daemon_lines(sockets, stopping), markup=False)
+    if as_json:
+        _emit_json({"stopped" if stopping else "daemons": sockets})
+    else:
+        _show(screen.checkov_daemon_lines(sockets, stopping), markup=False)
     return EXIT_OK
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import groupby
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
-from tests import durations
+from tests import conftest, durations
 
 REPORT = """<?xml version="1.0" encoding="utf-8"?>
 <testsuites><testsuite name="pytest">
@@ -85,16 +84,20 @@ def test_a_record_of_the_wrong_shape_is_no_record(tmp_path: Path,
         assert durations.known_seconds() == {}, text
 
 
-def test_this_xdist_worker_runs_the_longest_files_first(request: pytest.FixtureRequest) -> None:
-    if not hasattr(request.config, "workerinput"):
-        pytest.skip("the order applies on pytest-xdist workers (make test, make integration)")
-    paths = [durations.file_path(item) for item in request.session.items]
-    files = [path for path, _ in groupby(paths)]
-    if len(set(files)) < 2:
-        pytest.skip("one file collected: no order to check")
-    assert len(files) == len(set(files)), "a file's tests were split"
-    recorded = durations.known_seconds()
-    seconds = [durations.expected_seconds(path, recorded, any(
-        item.get_closest_marker("integration") for item in request.session.items
-        if durations.file_path(item) == path)) for path in files]
-    assert seconds == sorted(seconds, reverse=True)
+@dataclass(frozen=True)
+class WorkerConfig:
+    workerinput: dict[str, str]
+
+
+def test_the_hook_orders_an_xdist_workers_collection_and_leaves_one_process_alone() -> None:
+    collected: list[Any] = [Collected("tests/unit/test_quick.py::1"),
+                            Collected("tests/faults/test_killed_deploy.py::1", integration=True),
+                            Collected("tests/unit/test_quick.py::2")]
+    alone = list(collected)
+    conftest.pytest_collection_modifyitems(cast(pytest.Config, object()), alone)
+    assert alone == collected
+    on_worker = list(collected)
+    conftest.pytest_collection_modifyitems(cast(pytest.Config, WorkerConfig({"workerid": "gw0"})),
+                                           on_worker)
+    assert on_worker == durations.longest_first(collected, durations.known_seconds())
+    assert on_worker[0].nodeid == "tests/faults/test_killed_deploy.py::1"
