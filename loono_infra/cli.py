@@ -685,9 +685,10 @@ def _checkov_daemons(as_json: bool, stopping: bool) -> int:
     return EXIT_OK
 
 
-def main() -> None:
-    """Console-script entry point."""
-    app()
+def main(prog_name: str | None = None) -> None:
+    """Entry point: the console script's (warm/client.py), or a served command's, whose
+    program name (for --help and usage errors) is its client's."""
+    app(prog_name=prog_name)
 
 
 if __name__ == "__main__":

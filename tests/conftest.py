@@ -24,6 +24,9 @@ if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
 # No Checkov daemon outlives a test (clients/checkov_daemon.py): each test's environment differs,
 # so each would start a daemon of its own. The daemon's own tests turn it on where they need it.
 os.environ["LOONO_CHECKOV_DAEMON"] = "off"
+# Nor a CLI server (warm/client.py): a served command is not the child of the test that runs it
+# (a test that kills or times a command would reach only its client). Its own tests turn it on.
+os.environ["LOONO_CLI_SERVER"] = "off"
 # One policy cache for every project copy of a test session: Checkov's check list and the scan
 # of the (identical) modules are computed once, not once per copy. Its entries are keyed by
 # what they depend on (Checkov, the policies, the scanned input), as in a developer's checkout.

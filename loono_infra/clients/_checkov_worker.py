@@ -231,7 +231,7 @@ def main() -> None:
 # leaves after IDLE seconds without a connection.
 
 
-def _lock(lock_path: str, socket_path: str) -> int | None:
+def lock_socket(lock_path: str, socket_path: str) -> int | None:
     """The lock that makes one daemon per socket: None when another daemon serves it."""
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     deadline = time.monotonic() + 3
@@ -257,7 +257,7 @@ def _answers(socket_path: str) -> bool:
         return True
 
 
-def _listen(socket_path: str) -> socket.socket:
+def listen(socket_path: str) -> socket.socket:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(socket_path)  # a daemon that died left it
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -378,12 +378,12 @@ def peer_uid(conn: socket.socket) -> int:
 def daemon_main(socket_path: str, idle: float) -> None:
     """Started by a client that found no daemon: binds the socket, then leaves the client (its
     starter waits for this process only) while the fork imports Checkov and serves."""
-    lock = _lock(socket_path + ".lock", socket_path)
+    lock = lock_socket(socket_path + ".lock", socket_path)
     if lock is None:
         os._exit(0)
     with contextlib.suppress(OSError):
         os.ftruncate(2, 0)  # its log (stderr, appended to): a new daemon, a new log
-    server = _listen(socket_path)
+    server = listen(socket_path)
     if os.fork() != 0:
         os._exit(0)
     os.setsid()

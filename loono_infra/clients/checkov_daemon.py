@@ -5,12 +5,10 @@ two seconds of CPU, taken from Terraform's plan on two cores). The daemon is a w
 outlives the command that started it (`_checkov_worker.py --daemon`), so a second plan only
 connects. It is used where a second plan is likely and the machine is one person's:
 
-- on unless `LOONO_CHECKOV_DAEMON=off`; always off on a CI runner (`CI`, `GITHUB_ACTIONS`,
-  `TF_BUILD`, ... set): a runner plans once, and its job may run code the gate must not trust,
-  which could leave a daemon behind for a later job of the same user;
-- its socket lies in a folder only its user can enter (`$XDG_RUNTIME_DIR` where that is the
-  user's own, else `/tmp`; `loono-checkov-<uid>`, mode 0700, owned by the user: anything else
-  is not used), and each side checks the other is its user (SO_PEERCRED);
+- on unless `LOONO_CHECKOV_DAEMON=off`; always off on a CI runner (core/user_sockets.py says
+  why);
+- its socket lies in a folder only its user can enter (`loono-checkov-<uid>`, mode 0700), and
+  each side checks the other is its user (SO_PEERCRED; core/user_sockets.py);
 - one daemon per Checkov installation, worker code and the variables Checkov reads while it
   imports (the socket's name is their digest). Every run gets the caller's whole environment
   and folder anyway (the hello), so a terminal's or make's own variables start no new daemon;
@@ -30,7 +28,6 @@ import math
 import os
 import re
 import socket
-import stat
 import subprocess
 import time
 from collections.abc import Mapping
@@ -38,11 +35,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loono_infra.clients import _checkov_worker
+from loono_infra.core import user_sockets
 
 DAEMON_ENV = "LOONO_CHECKOV_DAEMON"
 IDLE_ENV = "LOONO_CHECKOV_DAEMON_IDLE"
 DEFAULT_IDLE_SECONDS = 900.0
-_OFF = {"off", "0", "false", "no"}
 # What names a daemon: the variables Checkov 3 reads once, while it imports (module constants
 # and checkov/common/util/env_vars_config.py), and the locale. The rest is read per run.
 _READ_AT_IMPORT = re.compile(
@@ -52,18 +49,12 @@ _READ_AT_IMPORT = re.compile(
     r"|ENABLE_DOTNET_CPM|EXTERNAL_MODULES_DIR|HCL_PARSE_TIMEOUT_SEC|JAVA_FULL_DT"
     r"|MAX_WILDCARD_ARR_SIZE|RAW_TF_IN_GRAPH|REQUEST_MAX_TRIES|RUN_IN_DOCKER"
     r"|RUN_SECRETS_MULTIPROCESS|SLEEP_BETWEEN_REQUEST_TRIES|WORKDIR)$")
-_MAX_SOCKET_PATH = 107  # bytes of a unix socket's path (sun_path), its terminator left out
 _MAX_IDLE_SECONDS = 86_400.0
-_CI_MARKERS = ("CI", "GITHUB_ACTIONS", "GITLAB_CI", "TF_BUILD", "JENKINS_URL",
-               "CODEBUILD_BUILD_ID", "BUILDKITE")
 
 
 def enabled(env: Mapping[str, str]) -> bool:
-    """Whether a plan uses the daemon: not on a CI runner, whatever else is set; else unless
-    LOONO_CHECKOV_DAEMON says no. Linux only (the peers' users are checked)."""
-    on_ci = any(env.get(marker, "").strip().lower() not in {"", *_OFF} for marker in _CI_MARKERS)
-    chosen = env.get(DAEMON_ENV, "").strip().lower()
-    return hasattr(socket, "SO_PEERCRED") and not on_ci and chosen not in _OFF
+    """Whether a plan uses the daemon (core/user_sockets.py: never on a CI runner)."""
+    return user_sockets.switched_on(env, DAEMON_ENV)
 
 
 def idle_seconds(env: Mapping[str, str]) -> float:
@@ -75,24 +66,9 @@ def idle_seconds(env: Mapping[str, str]) -> float:
         else DEFAULT_IDLE_SECONDS
 
 
-def _users_own(path: Path) -> bool:
-    """path is a folder (not a link) of this user that no one else can enter."""
-    try:
-        found = os.lstat(path)
-    except OSError:
-        return False
-    return (found.st_uid == os.getuid() and stat.S_ISDIR(found.st_mode)
-            and stat.S_IMODE(found.st_mode) & 0o077 == 0)
-
-
 def private_folder(env: Mapping[str, str]) -> Path | None:
     """The user's own folder for daemon sockets; None where it is not safely the user's."""
-    runtime = Path(env.get("XDG_RUNTIME_DIR") or "/tmp")
-    base = runtime if runtime.is_absolute() and _users_own(runtime) else Path("/tmp")
-    folder = base / f"loono-checkov-{os.getuid()}"
-    with contextlib.suppress(FileExistsError, OSError):
-        folder.mkdir(mode=0o700)
-    return folder if _users_own(folder) else None
+    return user_sockets.private_folder(env, "checkov")
 
 
 def socket_name(python: Path, version: str, env: Mapping[str, str],
@@ -125,7 +101,7 @@ def socket_path(checkov: Path, python: Path, version: str,
     if folder is None:
         return None
     path = folder / socket_name(python, version, env, installation(python, checkov))
-    return path if len(str(path).encode()) <= _MAX_SOCKET_PATH else None
+    return path if len(str(path).encode()) <= user_sockets.MAX_SOCKET_PATH else None
 
 
 @dataclass(frozen=True)
@@ -200,19 +176,7 @@ def log_of(socket_path: Path) -> Path:
 
 def _connected(path: Path) -> socket.socket | None:
     """A connection to the daemon on path, if it answers in time and runs as this user."""
-    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    connection.settimeout(2.0)  # a daemon whose backlog is full is no daemon
-    try:
-        connection.connect(str(path))
-        peer = _checkov_worker.peer_uid(connection)
-    except OSError:
-        connection.close()
-        return None
-    if peer != os.getuid():
-        connection.close()  # someone else's socket: it would get this plan's environment
-        return None
-    connection.settimeout(None)
-    return connection
+    return user_sockets.connected(path)
 
 
 def daemon_environment(env: Mapping[str, str]) -> dict[str, str]:
