@@ -6,12 +6,12 @@ written to a file, then `checkov -f plan.json --framework terraform_plan` with t
 same policies. Ours: `loono-infra plan --env production --sandbox` (init done; the
 module scan overlaps Terraform's plan). Three cases, alternating ours and naive each round:
 
-- unchanged: the same plan again, its verdict from the cache;
+- unchanged: the same plan again, its verdict from the cache (daemon and server on);
 - changed: a tag value differs each round, so the plan scan runs (the module scan is cached),
-  on a developer's machine: the Checkov daemon the first round started serves the later ones
-  (clients/checkov_daemon.py);
-- changed, own worker: the same with the daemon off (each plan imports Checkov anew), as on
-  a CI runner, where the daemon is always off: the machine-readable changed row;
+  on a developer's machine: the Checkov daemon and the CLI server the first round started
+  serve the later ones (clients/checkov_daemon.py, warm/client.py);
+- changed, own worker: the same with neither (each plan imports Checkov and the CLI anew), as
+  on a CI runner, where both are always off: the machine-readable changed row;
 - fresh runner: a changed plan with the policy cache emptied (Checkov's check list and both
   scans computed again) and no daemon, as on a new CI runner without a restored cache.
 
@@ -40,13 +40,17 @@ from loono_infra.clients import checkov_daemon
 from loono_infra.clients.checkov import find_checkov
 from loono_infra.flow import pipeline
 from loono_infra.sandbox.control import require_sandbox
+from loono_infra.warm import client as cli_server
 
-CLI = [sys.executable, "-m", "loono_infra.cli", "plan", "--env", "production", "--sandbox",
-       "--json"]
+CLI = [sys.executable, "-m", "loono_infra", "plan", "--env", "production", "--sandbox", "--json"]
 
 
-def ours(project: Path, daemon: str) -> float:
-    env = {**os.environ, checkov_daemon.DAEMON_ENV: daemon, checkov_daemon.IDLE_ENV: "120"}
+def ours(project: Path, warm: bool) -> float:
+    """One `loono-infra plan`: with the warm processes of a developer's machine (the Checkov
+    daemon, the CLI server), or with neither, as on a CI runner."""
+    switch = "on" if warm else "off"
+    env = {**os.environ, checkov_daemon.DAEMON_ENV: switch, checkov_daemon.IDLE_ENV: "120",
+           cli_server.SERVER_ENV: switch, cli_server.IDLE_ENV: "120"}
     started = time.perf_counter()
     completed = subprocess.run(CLI, cwd=project, capture_output=True, check=False, env=env)
     elapsed = time.perf_counter() - started
@@ -76,7 +80,7 @@ def naive(workdir: Path, checkov: Path, policies: Path, env: dict[str, str]) -> 
 
 
 TARGETS = {"unchanged": 0.50, "changed": 0.60, "changed, own worker": 0.60, "fresh": 0.75}
-DAEMON = {"unchanged": "on", "changed": "on", "changed, own worker": "off", "fresh": "off"}
+WARM = {"unchanged": True, "changed": True, "changed, own worker": False, "fresh": False}
 
 
 def _retag(project: Path, value: str) -> None:
@@ -93,7 +97,7 @@ def measure(project: Path, rounds: int) -> dict[str, list[float]]:
     settings = load_settings(project / "environments" / "production.toml")
     target = pipeline.resolve_target(settings, sandbox=True)
     os.environ.update(pipeline.engine_environment(target, require_sandbox(project)))
-    ours(project, "on")  # with the environment of every later round: its daemon serves them
+    ours(project, True)  # with the environment of every later round: its daemon serves them
     checkov_env = {**os.environ, "BC_SKIP_MAPPING": "TRUE"}
     checkov = find_checkov(project)
     cache = project / ".loono" / "policy-cache"
@@ -104,7 +108,7 @@ def measure(project: Path, rounds: int) -> dict[str, list[float]]:
                 _retag(project, f"{case}-{number}")
             if case == "fresh":
                 shutil.rmtree(cache, ignore_errors=True)
-            mine = ours(project, DAEMON[case])
+            mine = ours(project, WARM[case])
             bare = naive(target.workdir, checkov, project / "policies", checkov_env)
             ratios[case].append(mine / bare)
     return ratios
