@@ -10,6 +10,7 @@ own interpreter beside it), runs are cold processes.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
 import json
@@ -41,6 +42,65 @@ def _interpreter(checkov: Path, expected_version: str | None) -> Path | None:
     no version to check a worker against."""
     python = checkov.resolve().parent / "python"
     return python if python.is_file() and expected_version is not None else None
+
+
+def _spawned(python: Path) -> subprocess.Popen[str]:
+    """A new worker process on python, with Checkov's environment as it is now."""
+    return subprocess.Popen(
+        [str(python), "-I", _checkov_worker.__file__], stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+        errors="replace", env=checkov_environment(), start_new_session=True)
+
+
+class _Ahead:
+    """A worker started before this command knew it would need one: by a cold `loono-infra
+    plan` (warm/client.py) as its first step, so Checkov imports while the CLI does (about half
+    a second on these machines) instead of after. WarmCheckov.start takes it only if it would
+    have started that very worker (the same interpreter and environment); the plan stops it
+    when it needs none (close()), and so does the command's end."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[str] | None = None
+        self.env: dict[str, str] = {}
+
+    def start(self, checkov: Path) -> None:
+        python = checkov.resolve().parent / "python"
+        if self.process is not None or not python.is_file():
+            return
+        with contextlib.suppress(OSError):
+            self.env = checkov_environment()
+            self.process = _spawned(python)
+            atexit.register(self.close)
+
+    def take(self, python: Path) -> subprocess.Popen[str] | None:
+        """The worker started ahead, if it is the one start() would start now and still runs."""
+        process, self.process = self.process, None
+        if process is None:
+            return None
+        if (process.args == [str(python), "-I", _checkov_worker.__file__]
+                and self.env == checkov_environment() and process.poll() is None):
+            return process
+        _Process(process).stop()
+        return None
+
+    def close(self) -> None:
+        """Stops a worker started ahead and not taken."""
+        process, self.process = self.process, None
+        if process is not None:
+            _Process(process).stop()
+
+
+_AHEAD = _Ahead()
+
+
+def start_ahead(checkov: Path) -> None:
+    """Starts a Checkov worker for checkov now, ahead of the plan that will ask for one."""
+    _AHEAD.start(checkov)
+
+
+def close_ahead() -> None:
+    """The plan needs no worker of its own (its verdicts are cached, or the daemon serves)."""
+    _AHEAD.close()
 
 
 class _Process:
@@ -144,16 +204,14 @@ class WarmCheckov:
 
     @classmethod
     def start(cls, checkov: Path, expected_version: str | None) -> WarmCheckov | None:
-        """A worker on Checkov's own interpreter, or None when there is none to start (no
-        interpreter beside the resolved executable, or no version to check it against)."""
+        """A worker on Checkov's own interpreter (the one started ahead, if it is that one), or
+        None when there is none to start (no interpreter beside the resolved executable, or no
+        version to check it against)."""
         python = _interpreter(checkov, expected_version)
         if python is None:
             return None
         try:
-            process = subprocess.Popen(
-                [str(python), "-I", _checkov_worker.__file__], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
-                errors="replace", env=checkov_environment(), start_new_session=True)
+            process = _AHEAD.take(python) or _spawned(python)
         except OSError:
             return None
         return cls(_Process(process), expected_version)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from loono_infra.clients import checkov as ck
-from loono_infra.clients.checkov_worker import WarmCheckov
+from loono_infra.clients.checkov_worker import WarmCheckov, close_ahead
 from loono_infra.core.decision import Decision
 from loono_infra.core.errors import TerraformError
 from loono_infra.core.files import write_atomically
@@ -194,6 +194,7 @@ class PolicyScan:
         configuration = last_scan.configuration_digest(target.workdir, module_key)
         warm = None if _all_likely_cached(inputs, target.workdir, module_key, configuration) \
             else WarmCheckov.open(inputs.checkov, ck.checkov_version(inputs.checkov))
+        close_ahead()  # one started ahead and not taken: this plan has what it needs
         try:
             return cls(target, rules, _Started(
                 inputs, start_module_scan(inputs, pool, warm, module_key),

@@ -58,9 +58,22 @@ def main() -> None:
         sys.exit(code)
     if path is not None:
         start_server(path, env)
+    start_checkov_ahead(sys.argv[1:], env)
     from loono_infra.cli import main as run_here
 
     run_here()
+
+
+def start_checkov_ahead(argv: list[str], env: Mapping[str, str]) -> None:
+    """A cold `plan` with its policy gate (as on a CI runner): Checkov's worker starts now, so
+    it imports Checkov while this process imports the CLI (clients/checkov_worker.py). Not
+    where the Checkov daemon serves; a plan that needs no worker stops it."""
+    from loono_infra.clients import checkov, checkov_daemon, checkov_worker
+
+    if argv[:1] != ["plan"] or "--no-policy" in argv or checkov_daemon.enabled(env):
+        return
+    with contextlib.suppress(checkov.CheckovError):
+        checkov_worker.start_ahead(checkov.find_checkov(Path.cwd()))
 
 
 def socket_path(env: Mapping[str, str]) -> Path | None:

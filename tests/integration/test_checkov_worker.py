@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from loono_infra.clients import checkov as ck
+from loono_infra.clients import checkov_worker
 from loono_infra.clients.checkov_worker import WarmCheckov
 from tests.conftest import PROJECT_ROOT
 
@@ -183,3 +184,53 @@ def test_no_interpreter_beside_checkov_means_no_worker(tmp_path: Path) -> None:
     lonely = tmp_path / "checkov"
     lonely.write_text("#!/bin/sh\nexit 0\n")
     assert WarmCheckov.start(lonely, None) is None
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_worker_started_ahead_is_the_one_the_plan_takes(checkov: Path, tmp_path: Path) -> None:
+    """A cold `plan` starts Checkov's worker first (warm/client.py); the plan's worker is that
+    process, already importing, and it scans as any worker does."""
+    checkov_worker.start_ahead(checkov)
+    ahead = checkov_worker._AHEAD.process
+    assert ahead is not None and _running(ahead.pid)
+    warm = _warm(checkov)
+    try:
+        assert warm.process.pid == ahead.pid
+        assert checkov_worker._AHEAD.process is None  # taken: no one else stops it
+        scan = warm.scan(ck.plan_args(checkov, _plan_document(tmp_path), POLICIES), "the plan")
+        assert any(r.outcome == "failed" for r in scan.results)
+    finally:
+        warm.close()
+    assert not _running(ahead.pid)
+
+
+def test_a_worker_started_ahead_in_another_environment_is_stopped_not_taken(
+        checkov: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checkov reads its environment while it imports: a worker started before the
+    environment changed is not the one the plan would start."""
+    checkov_worker.start_ahead(checkov)
+    ahead = checkov_worker._AHEAD.process
+    assert ahead is not None
+    monkeypatch.setenv("CKV_FRAMEWORK", "terraform")
+    warm = _warm(checkov)
+    try:
+        assert warm.process.pid != ahead.pid
+        assert not _running(ahead.pid)
+    finally:
+        warm.close()
+
+
+def test_a_plan_that_needs_no_worker_stops_the_one_started_ahead(checkov: Path) -> None:
+    checkov_worker.start_ahead(checkov)
+    ahead = checkov_worker._AHEAD.process
+    assert ahead is not None and _running(ahead.pid)
+    checkov_worker.close_ahead()
+    assert not _running(ahead.pid)
+    assert checkov_worker._AHEAD.process is None

@@ -96,3 +96,23 @@ def test_usage_lines_name_the_command_as_it_was_run(monkeypatch: pytest.MonkeyPa
                                                     argv0: str, name: str) -> None:
     monkeypatch.setattr("sys.argv", [argv0, "plan"])
     assert client.program_name() == name
+
+
+@pytest.mark.parametrize(("argv", "env", "started"), [
+    (["plan", "--env", "production"], {"LOONO_CHECKOV_DAEMON": "off"}, True),
+    (["plan", "--env", "production"], {"CI": "true"}, True),
+    (["plan", "--env", "production", "--no-policy"], {"CI": "true"}, False),
+    (["apply", "--env", "production"], {"CI": "true"}, False),
+    (["validate", "--env", "plan"], {"CI": "true"}, False),
+    (["plan", "--env", "production"], {}, False),  # the Checkov daemon serves it
+])
+def test_a_cold_plan_with_its_gate_starts_checkovs_worker_first(
+        monkeypatch: pytest.MonkeyPatch, argv: list[str], env: dict[str, str],
+        started: bool) -> None:
+    from loono_infra.clients import checkov, checkov_worker
+
+    calls: list[Path] = []
+    monkeypatch.setattr(checkov_worker, "start_ahead", calls.append)
+    monkeypatch.setattr(checkov, "find_checkov", lambda root: root / "checkov")
+    client.start_checkov_ahead(argv, env)
+    assert calls == ([Path.cwd() / "checkov"] if started else [])
