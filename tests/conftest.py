@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,15 @@ os.environ["LOONO_CLI_SERVER"] = "off"
 # what they depend on (Checkov, the policies, the scanned input), as in a developer's checkout.
 SHARED_POLICY_CACHE = Path(tempfile.mkdtemp(prefix="loono-policy-cache-"))
 atexit.register(shutil.rmtree, SHARED_POLICY_CACHE, True)
+
+
+@pytest.fixture
+def runtime() -> Iterator[Path]:
+    """A runtime folder of this user alone, on a short path: a unix socket's path holds at most
+    107 bytes, and pytest's tmp_path under xdist is longer."""
+    folder = Path(tempfile.mkdtemp(prefix="loono-cli-test-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def git(project: Path, *args: str) -> str:

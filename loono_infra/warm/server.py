@@ -41,6 +41,7 @@ from loono_infra.warm.client import FORWARDED_SIGNALS
 PRELOADED = ("loono_infra.cli", "loono_infra.flow.pipeline", "loono_infra.reports.progress",
              "loono_infra.core.secrets", "loono_infra.clients.aws", "typer.main")
 INTERRUPTED = 130
+_REQUEST_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -87,17 +88,28 @@ def serve(listener: socket.socket, idle: float, lock: int) -> None:
             conn, _ = listener.accept()
         except TimeoutError:
             return
-        conn.settimeout(None)
-        if user_sockets.peer_uid(conn) != os.getuid():
-            conn.close()
-        elif changed(loaded):
+        if changed(loaded) and _users(conn):
             with conn, contextlib.suppress(OSError):
                 conn.sendall(b'{"stale": true}\n')
             return
-        elif os.fork() == 0:
+        _forked(conn, listener, lock)
+
+
+def _users(conn: socket.socket) -> bool:
+    """The connection is this user's (a client gone already is no one's)."""
+    try:
+        return user_sockets.peer_uid(conn) == os.getuid()
+    except OSError:
+        return False
+
+
+def _forked(conn: socket.socket, listener: socket.socket, lock: int) -> None:
+    """A fork of this server runs the connection's command; the server keeps no part of it
+    (a client left without an answer runs its command itself)."""
+    with contextlib.suppress(OSError):  # no fork (too many processes): the client runs it
+        if _users(conn) and os.fork() == 0:
             _command(conn, listener, lock)
-        else:
-            conn.close()
+    conn.close()
 
 
 def _command(conn: socket.socket, listener: socket.socket, lock: int) -> None:
@@ -108,7 +120,9 @@ def _command(conn: socket.socket, listener: socket.socket, lock: int) -> None:
         signal.signal(number, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
+        conn.settimeout(_REQUEST_SECONDS)  # a client that connects and says nothing
         request = _request(conn)
+        conn.settimeout(None)
         _become(request)
         conn.sendall((json.dumps({"pid": os.getpid()}) + "\n").encode())
     except (OSError, ValueError, KeyError, TypeError):

@@ -118,12 +118,11 @@ def answering(socket: Path) -> int | None:
     return pid
 
 
+
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
+def served(tmp_path: Path, runtime: Path) -> Iterator[Served]:
     """A project whose first command started a server (it ran cold); the server is gone
     after the test."""
-    runtime = tmp_path / "run"
-    runtime.mkdir(mode=0o700)
     project = tmp_path / "project"
     (project / "environments").mkdir(parents=True)
     os.mkfifo(project / "environments" / "pipe.toml")
@@ -224,9 +223,7 @@ def test_a_server_whose_code_changed_leaves_and_the_command_runs_cold(served: Se
     assert new != old
 
 
-def test_no_server_on_a_ci_runner(tmp_path: Path) -> None:
-    runtime = tmp_path / "run"
-    runtime.mkdir(mode=0o700)
+def test_no_server_on_a_ci_runner(tmp_path: Path, runtime: Path) -> None:
     env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "LOONO_CLI_SERVER": "on",
            "CI": "true"}
     result = subprocess.run([*CLIENT, "validate", "--env", "missing"], cwd=tmp_path, env=env,

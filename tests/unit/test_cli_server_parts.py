@@ -23,20 +23,24 @@ def test_a_server_is_named_by_what_is_read_at_start_not_by_a_commands_secrets() 
         assert client.server_name({**base, **changed}) != name, changed
 
 
-def test_the_socket_lies_in_the_users_own_cli_folder(tmp_path: Path) -> None:
-    tmp_path.chmod(0o700)
-    path = client.socket_path({"XDG_RUNTIME_DIR": str(tmp_path)})
+def test_the_socket_lies_in_the_users_own_cli_folder(runtime: Path) -> None:
+    path = client.socket_path({"XDG_RUNTIME_DIR": str(runtime)})
     assert path is not None
-    assert path.parent == tmp_path / f"loono-cli-{os.getuid()}"
+    assert path.parent == runtime / f"loono-cli-{os.getuid()}"
     assert path.parent.stat().st_mode & 0o777 == 0o700
-    assert path.name == client.server_name({"XDG_RUNTIME_DIR": str(tmp_path)}) + ".sock"
+    assert path.name == client.server_name({"XDG_RUNTIME_DIR": str(runtime)}) + ".sock"
 
 
-def test_a_folder_others_can_enter_gets_no_socket(tmp_path: Path) -> None:
-    tmp_path.chmod(0o700)
-    (tmp_path / f"loono-cli-{os.getuid()}").mkdir(mode=0o755)
-    (tmp_path / f"loono-cli-{os.getuid()}").chmod(0o755)
-    assert client.socket_path({"XDG_RUNTIME_DIR": str(tmp_path)}) is None
+def test_a_socket_path_too_long_for_a_unix_socket_is_no_socket(tmp_path: Path) -> None:
+    deep = tmp_path / ("x" * 60)
+    deep.mkdir(mode=0o700)
+    assert client.socket_path({"XDG_RUNTIME_DIR": str(deep)}) is None
+
+
+def test_a_folder_others_can_enter_gets_no_socket(runtime: Path) -> None:
+    (runtime / f"loono-cli-{os.getuid()}").mkdir(mode=0o755)
+    (runtime / f"loono-cli-{os.getuid()}").chmod(0o755)
+    assert client.socket_path({"XDG_RUNTIME_DIR": str(runtime)}) is None
 
 
 @pytest.mark.parametrize(("env", "on"), [
