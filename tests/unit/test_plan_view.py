@@ -115,3 +115,16 @@ def test_the_shapes_of_the_documents_own_types_judge_as_all_shapes_do() -> None:
     assert set(SHAPES) - set(own) == {"aws_lb_target_group"}
     assert judged_view(document, SHAPES) != judged_view(document, {})  # shapes matter here ...
     assert judged_view(document, own) == judged_view(document, SHAPES)  # ... only the own types'
+
+
+def test_the_judged_view_leaves_its_document_as_it_was_and_drops_the_prior_state() -> None:
+    read_back = {"id": "sg-1", "arn": "arn:x", "name": "lb"}
+    document = {**_document({"aws_security_group.g": read_back},
+                            {"aws_security_group.g": {"name": {}}}),
+                "prior_state": {"values": {"root_module": {}}}, "relevant_attributes": []}
+    before = copy.deepcopy(document)
+    view = judged_view(document, SHAPES)
+    assert document == before
+    assert not {"prior_state", "relevant_attributes", "resource_drift", "timestamp"} & set(view)
+    assert view["configuration"] == document["configuration"]
+    assert view["configuration"] is not document["configuration"]

@@ -147,9 +147,14 @@ def resource_types(document: dict[str, Any]) -> set[str]:
                                                *(document.get("resource_changes") or [])]}
 
 
+_NOT_JUDGED = frozenset({"resource_drift", "prior_state", "timestamp", "relevant_attributes"})
+
+
 def judged_view(document: dict[str, Any], shapes: dict[str, Shape]) -> dict[str, Any]:
-    """A copy of a `show -json` document whose planned values are the judged values."""
-    view = copy.deepcopy(document)
+    """A copy of a `show -json` document whose planned values are the judged values, without
+    what was read back and what differs on every identical re-plan (left out before copying:
+    the prior state is about half of a changed plan's document)."""
+    view = copy.deepcopy({k: v for k, v in document.items() if k not in _NOT_JUDGED})
     configured = configured_expressions(view)
     root = (view.get("planned_values") or {}).get("root_module") or {}
     for resource in _planned_resources(root):
@@ -159,6 +164,4 @@ def judged_view(document: dict[str, Any], shapes: dict[str, Shape]) -> dict[str,
         body = change.get("change")
         if isinstance(body, dict) and "after" in body:
             body["after"] = _judged(change, body["after"], shapes, configured)
-    for part in ("resource_drift", "prior_state", "timestamp", "relevant_attributes"):
-        view.pop(part, None)  # what was read back, and what differs on every identical re-plan
     return view
