@@ -24,6 +24,7 @@ from typing import Any
 from loono_infra.core.errors import LoonoError
 from loono_infra.core.files import exclusive_lock
 from loono_infra.core.settings import Settings
+from loono_infra.core.work_areas import WORK_AREAS, committed_work_areas
 from loono_infra.core.workspace import Project
 from loono_infra.gates.owners.codeowners import SEARCH_ORDER
 
@@ -105,14 +106,11 @@ def _policies_at(project: Project, commit: str) -> Path:
     return destination / POLICIES
 
 
-WORK_AREAS = (".loono", ".venv-checkov", ".venv")
-
-
 def require_no_committed_work_area(root: Path) -> None:
     """A checkout that commits the work area (a saved plan record with its decisions, a cache
-    of trusted policies, a Checkov) could answer for the gates: refused."""
-    listed = _git(root, "ls-tree", "-r", "--name-only", "HEAD", "--", *WORK_AREAS)
-    committed = listed.stdout.decode().split()
+    of trusted policies, a Checkov) could answer for the gates: refused. Where git cannot list
+    them, resolving the trusted revision refuses next."""
+    committed = committed_work_areas(root) or []
     if committed:
         raise TrustError(f"{committed[0]} (and {len(committed) - 1} more) is committed under "
                          f"{', '.join(WORK_AREAS)}: the gates never read what a change commits "

@@ -42,6 +42,8 @@ SERVER_ENV = "LOONO_CLI_SERVER"
 IDLE_ENV = "LOONO_CLI_SERVER_IDLE"
 DEFAULT_IDLE_SECONDS = 900
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+GO = b"G"  # the client has the fork's pid: the command may begin
+BEGIN_SECONDS = 30.0  # a server that never forks (stopped, stuck) is no server
 # What names a server: what Python and the libraries read once, at start or import (typer's
 # TYPER_USE_RICH, pydantic's plugins, the locale); every command gets its caller's whole
 # environment anyway.
@@ -67,13 +69,18 @@ def main() -> None:
 def start_checkov_ahead(argv: list[str], env: Mapping[str, str]) -> None:
     """A cold `plan` with its policy gate (as on a CI runner): Checkov's worker starts now, so
     it imports Checkov while this process imports the CLI (clients/checkov_worker.py). Not
-    where the Checkov daemon serves; a plan that needs no worker stops it."""
+    where the Checkov daemon serves, and only once git has shown that the checkout commits no
+    work area (a committed Checkov would run with the job's secrets before the plan refuses
+    it: flow/trusted.py). A plan that needs no worker stops it."""
     from loono_infra.clients import checkov, checkov_daemon, checkov_worker
+    from loono_infra.core.work_areas import committed_work_areas
 
     if argv[:1] != ["plan"] or "--no-policy" in argv or checkov_daemon.enabled(env):
         return
-    with contextlib.suppress(checkov.CheckovError):
-        checkov_worker.start_ahead(checkov.find_checkov(Path.cwd()))
+    with contextlib.suppress(checkov.CheckovError, OSError, subprocess.SubprocessError):
+        root = Path.cwd()
+        if committed_work_areas(root) == []:
+            checkov_worker.start_ahead(checkov.find_checkov(root))
 
 
 def socket_path(env: Mapping[str, str]) -> Path | None:
@@ -109,18 +116,30 @@ def served(path: Path, argv: list[str], env: Mapping[str, str]) -> int | None:
 
 def _begun(connection: socket.socket, answers: BinaryIO, argv: list[str],
            env: Mapping[str, str]) -> int | None:
-    """Sends the command; the process id of the fork that runs it, once it has begun."""
-    request = {"argv": argv, "prog": program_name(), "cwd": os.getcwd(), "env": dict(env),
-               "umask": _umask()}
+    """Sends the command; the process id of the fork that runs it, once it has begun (it
+    begins only on this side's go: a client that gave up runs it itself, never twice)."""
     try:
+        request = {"argv": argv, "prog": program_name(), "cwd": os.getcwd(), "env": dict(env),
+                   "umask": _umask(), "ignored": _ignored_signals()}
+        connection.settimeout(BEGIN_SECONDS)
         with _standard_streams() as streams:
             socket.send_fds(connection, [b"R"], streams)
         connection.sendall((json.dumps(request) + "\n").encode())
         answer = json.loads(answers.readline() or b"{}")
+        pid = answer.get("pid") if isinstance(answer, dict) else None
+        if not isinstance(pid, int) or pid <= 0:
+            return None
+        connection.sendall(GO)
+        connection.settimeout(None)
     except (OSError, ValueError):
         return None
-    pid = answer.get("pid") if isinstance(answer, dict) else None
-    return pid if isinstance(pid, int) and pid > 0 else None
+    return pid
+
+
+def _ignored_signals() -> list[int]:
+    """The signals this process ignores (nohup, a background job): the command ignores them
+    too, and they are not passed on."""
+    return [int(n) for n in FORWARDED_SIGNALS if signal.getsignal(n) == signal.SIG_IGN]
 
 
 def program_name() -> str:
@@ -155,7 +174,9 @@ def _signals_passed_to(pid: int) -> Iterator[None]:
         with contextlib.suppress(OSError):
             os.kill(pid, signum)
 
-    previous = {number: signal.signal(number, pass_on) for number in FORWARDED_SIGNALS}
+    ignored = _ignored_signals()
+    previous = {number: signal.signal(number, pass_on) for number in FORWARDED_SIGNALS
+                if number not in ignored}
     try:
         yield
     finally:

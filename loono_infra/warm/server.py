@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 from loono_infra.clients._checkov_worker import listen, lock_socket
 from loono_infra.core import user_sockets
-from loono_infra.warm.client import FORWARDED_SIGNALS
+from loono_infra.warm.client import FORWARDED_SIGNALS, GO
 
 # What every command imports before its first Terraform run, or soon after.
 PRELOADED = ("loono_infra.cli", "loono_infra.flow.pipeline", "loono_infra.reports.progress",
@@ -53,33 +53,45 @@ class Request:
     cwd: str
     env: dict[str, str]
     umask: int
+    ignored: list[int]
     streams: list[int]
 
 
-def module_files() -> dict[str, int]:
-    """Each imported module's file and its modification time, as loaded."""
+Stamp = tuple[int, int, int, int]
+
+
+def stamp(name: str) -> Stamp:
+    """What changes when a file is written or replaced (a tool may set mtime back; not ctime)."""
+    found = os.stat(name)
+    return (found.st_mtime_ns, found.st_ctime_ns, found.st_size, found.st_ino)
+
+
+def module_files() -> dict[str, Stamp]:
+    """Each imported module's file and its stamp, as loaded."""
     files = {}
     for module in list(sys.modules.values()):
         name = getattr(module, "__file__", None)
         if isinstance(name, str):
             with contextlib.suppress(OSError):
-                files[name] = os.stat(name).st_mtime_ns
+                files[name] = stamp(name)
     return files
 
 
-def changed(files: Mapping[str, int]) -> bool:
-    """Whether a module file changed (or went) since it was imported: the server is stale."""
+def changed(files: Mapping[str, Stamp], since_ns: int = 0) -> bool:
+    """Whether a module file changed (or went) since it was imported, or was written while
+    the server imported (since_ns: when it began): the server is stale."""
     for name, loaded in files.items():
         try:
-            if os.stat(name).st_mtime_ns != loaded:
+            if stamp(name) != loaded or loaded[1] >= since_ns > 0:
                 return True
         except OSError:
             return True
     return False
 
 
-def serve(listener: socket.socket, idle: float, lock: int) -> None:
-    """Forks a command for each connection of this user until idle or stale."""
+def serve(listener: socket.socket, idle: float, lock: int, since_ns: int) -> None:
+    """Forks a command for each connection of this user until idle or stale (a module written
+    after since_ns, when the imports began, may have been imported half old)."""
     loaded = module_files()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the forks are nobody's to wait for
     listener.settimeout(idle)
@@ -88,7 +100,7 @@ def serve(listener: socket.socket, idle: float, lock: int) -> None:
             conn, _ = listener.accept()
         except TimeoutError:
             return
-        if changed(loaded) and _users(conn):
+        if changed(loaded, since_ns) and _users(conn):
             with conn, contextlib.suppress(OSError):
                 conn.sendall(b'{"stale": true}\n')
             return
@@ -108,7 +120,10 @@ def _forked(conn: socket.socket, listener: socket.socket, lock: int) -> None:
     (a client left without an answer runs its command itself)."""
     with contextlib.suppress(OSError):  # no fork (too many processes): the client runs it
         if _users(conn) and os.fork() == 0:
-            _command(conn, listener, lock)
+            try:
+                _command(conn, listener, lock)
+            finally:
+                os._exit(1)  # whatever escaped the command: never back into the server's loop
     conn.close()
 
 
@@ -122,13 +137,16 @@ def _command(conn: socket.socket, listener: socket.socket, lock: int) -> None:
     try:
         conn.settimeout(_REQUEST_SECONDS)  # a client that connects and says nothing
         request = _request(conn)
-        conn.settimeout(None)
         _become(request)
         conn.sendall((json.dumps({"pid": os.getpid()}) + "\n").encode())
-    except (OSError, ValueError, KeyError, TypeError):
+        if conn.recv(1) != GO:
+            raise ValueError("the client did not say go")
+        conn.settimeout(None)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         os._exit(1)  # the command never began: the client runs it itself
     threading.Thread(target=_die_with_client, args=(conn,), daemon=True).start()
     code = run_cli(request.argv, request.prog)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command is over: its code goes out
     with contextlib.suppress(OSError):
         conn.sendall((json.dumps({"exit": code}) + "\n").encode())
     os._exit(code)
@@ -144,7 +162,9 @@ def _request(conn: socket.socket) -> Request:
     return Request(argv=[str(arg) for arg in fields["argv"]], prog=str(fields["prog"]),
                    cwd=str(fields["cwd"]),
                    env={str(k): str(v) for k, v in fields["env"].items()},
-                   umask=int(fields["umask"]) & 0o777, streams=streams)
+                   umask=int(fields["umask"]) & 0o777,
+                   ignored=[int(n) for n in fields["ignored"] if int(n) in FORWARDED_SIGNALS],
+                   streams=streams)
 
 
 def _become(request: Request) -> None:
@@ -160,6 +180,8 @@ def _become(request: Request) -> None:
     os.environ.update(request.env)
     time.tzset()
     os.umask(request.umask)
+    for number in request.ignored:  # as the client's were (nohup, a background job)
+        signal.signal(number, signal.SIG_IGN)
 
 
 def _text_stream(fd: int, errors: str = "strict") -> io.TextIOWrapper:
@@ -214,11 +236,14 @@ def main(socket_path: str, idle: float) -> None:
     lock = lock_socket(socket_path + ".lock", socket_path)
     if lock is None:
         return  # another server serves it
+    with contextlib.suppress(OSError):
+        os.ftruncate(2, 0)  # its log (stderr, appended to): a new server, a new log
     listener = listen(socket_path)
+    since_ns = time.time_ns()
     for name in PRELOADED:
         importlib.import_module(name)
     try:
-        serve(listener, idle, lock)
+        serve(listener, idle, lock, since_ns)
     finally:
         with contextlib.suppress(OSError):
             os.unlink(socket_path)  # new clients start another server from here on

@@ -8,8 +8,10 @@ interrupt its client or kill it.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket as socket_module
 import subprocess
 import sys
 import time
@@ -233,3 +235,43 @@ def test_no_server_on_a_ci_runner(tmp_path: Path, runtime: Path) -> None:
     assert not (runtime / f"loono-cli-{os.getuid()}").exists()
     assert not [pid for pid, (_, command) in processes().items()
                 if "loono_infra.warm.server" in command and str(runtime) in command]
+
+
+def test_a_signal_the_client_ignores_is_ignored_by_its_command(served: Served) -> None:
+    """nohup: the hang-up that ends the terminal must not end the command."""
+    server = until(lambda: answering(served.socket), "server")
+    waiting = subprocess.Popen(
+        [*CLIENT, "validate", "--env", "pipe"], cwd=served.project, env=served.env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    fork = until(lambda: command_of(server, served.project), "the server's fork")
+    pipe = served.reading()
+    waiting.send_signal(signal.SIGHUP)
+    os.kill(fork, signal.SIGHUP)  # as a terminal's hang-up would reach the command itself
+    time.sleep(0.5)
+    assert waiting.poll() is None and Path(f"/proc/{fork}").exists()
+    os.write(pipe, BAD_TOML.encode())
+    os.close(pipe)
+    _, err = waiting.communicate(timeout=60)
+    assert waiting.returncode == 1 and "not valid TOML" in err
+
+
+def test_a_command_begins_only_once_its_client_says_go(served: Served) -> None:
+    """A client that gave up waiting runs its command itself: the fork it had asked for must
+    then never run it."""
+    server = until(lambda: answering(served.socket), "server")
+    connection = user_sockets.connected(served.socket)
+    assert connection is not None
+    with connection, open(os.devnull, "r+b") as null:
+        request = {"argv": ["validate", "--env", "pipe"], "prog": "loono-infra",
+                   "cwd": str(served.project), "env": served.env, "umask": 0o022,
+                   "ignored": []}
+        socket_module.send_fds(connection, [b"R"], [null.fileno()] * 3)
+        connection.sendall((json.dumps(request) + "\n").encode())
+        answer = json.loads(connection.makefile("rb").readline())
+        fork = answer["pid"]
+        assert fork in children_of(server)
+    # no go: the fork ends without opening the settings pipe
+    until(lambda: None if Path(f"/proc/{fork}").exists() else 1, "the fork ending", 10)
+    with pytest.raises(OSError):
+        os.open(served.project / "environments" / "pipe.toml", os.O_WRONLY | os.O_NONBLOCK)

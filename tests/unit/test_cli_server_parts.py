@@ -5,6 +5,8 @@ tests/integration/test_cli_server.py."""
 from __future__ import annotations
 
 import os
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -65,13 +67,39 @@ def test_idle_seconds_are_bounded(chosen: str, seconds: int) -> None:
 def test_a_module_file_changed_or_gone_makes_the_server_stale(tmp_path: Path) -> None:
     module = tmp_path / "module.py"
     module.write_text("x = 1\n", encoding="utf-8")
-    loaded = {str(module): module.stat().st_mtime_ns}
+    loaded = {str(module): server.stamp(str(module))}
     assert not server.changed(loaded)
-    stamp = module.stat().st_mtime_ns
-    os.utime(module, ns=(stamp, stamp + 1_000_000_000))
+    mtime = module.stat().st_mtime_ns
+    os.utime(module, ns=(mtime, mtime + 1_000_000_000))
     assert server.changed(loaded)
     module.unlink()
     assert server.changed(loaded)
+
+
+def test_a_rewrite_that_keeps_the_modification_time_makes_the_server_stale(
+        tmp_path: Path) -> None:
+    """cp -p and rsync -t set the modification time back; not the change time."""
+    module = tmp_path / "module.py"
+    module.write_text("x = 1\n", encoding="utf-8")
+    loaded = {str(module): server.stamp(str(module))}
+    mtime = module.stat().st_mtime_ns
+    time.sleep(0.02)
+    module.write_text("x = 2\n", encoding="utf-8")
+    os.utime(module, ns=(mtime, mtime))
+    assert module.stat().st_mtime_ns == mtime
+    assert server.changed(loaded)
+
+
+def test_a_module_written_while_the_server_imported_makes_it_stale(tmp_path: Path) -> None:
+    """The server may have read it half old: a file changed after its imports began."""
+    module = tmp_path / "module.py"
+    before = time.time_ns()
+    time.sleep(0.02)
+    module.write_text("x = 1\n", encoding="utf-8")
+    loaded = {str(module): server.stamp(str(module))}
+    assert not server.changed(loaded)
+    assert server.changed(loaded, since_ns=before)
+    assert not server.changed(loaded, since_ns=time.time_ns() + 1_000_000_000)
 
 
 def test_the_servers_own_modules_are_all_watched() -> None:
@@ -120,3 +148,29 @@ def test_a_cold_plan_with_its_gate_starts_checkovs_worker_first(
     monkeypatch.setattr(checkov, "find_checkov", lambda root: root / "checkov")
     client.start_checkov_ahead(argv, env)
     assert calls == ([Path.cwd() / "checkov"] if started else [])
+
+
+def test_no_worker_starts_ahead_in_a_checkout_that_commits_a_checkov(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A committed .venv-checkov would run with the job's secrets before the plan refuses it
+    (flow/trusted.py): the client asks git first, as the plan does."""
+    from loono_infra.clients import checkov_worker
+
+    calls: list[Path] = []
+    monkeypatch.setattr(checkov_worker, "start_ahead", calls.append)
+    fake = tmp_path / ".venv-checkov" / "bin"
+    fake.mkdir(parents=True)
+    for name in ("checkov", "python"):
+        (fake / name).write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
+        (fake / name).chmod(0o755)
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@x.invalid"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-f", ".venv-checkov"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "a Checkov of our own"], check=True)
+    monkeypatch.chdir(tmp_path)
+    client.start_checkov_ahead(["plan", "--env", "production"], {"CI": "true"})
+    assert calls == []
+    subprocess.run([*git, "rm", "-q", "--cached", "-r", ".venv-checkov"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "no more"], check=True)
+    client.start_checkov_ahead(["plan", "--env", "production"], {"CI": "true"})
+    assert calls == [tmp_path / ".venv-checkov" / "bin" / "checkov"]
