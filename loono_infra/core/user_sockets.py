@@ -58,8 +58,26 @@ def private_folder(env: Mapping[str, str], kind: str) -> Path | None:
 
 def peer_uid(conn: socket.socket) -> int:
     """The user the process at the other end of a unix socket runs as (SO_PEERCRED)."""
+    return peer_credentials(conn)[1]
+
+
+def peer_credentials(conn: socket.socket) -> tuple[int, int, int]:
+    """(pid, uid, gid) of the process at the other end of a unix socket (SO_PEERCRED)."""
     credentials = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    return int(struct.unpack("3i", credentials)[1])
+    pid, uid, gid = struct.unpack("3i", credentials)
+    return int(pid), int(uid), int(gid)
+
+
+NAMESPACES = ("mnt", "pid", "net", "user")
+
+
+def namespaces(pid: int | str = "self") -> tuple[str, ...] | None:
+    """The namespaces a process lives in (its files, processes, network, users); None where
+    they cannot be read (it is gone, or out of sight)."""
+    try:
+        return tuple(os.readlink(f"/proc/{pid}/ns/{kind}") for kind in NAMESPACES)
+    except OSError:
+        return None
 
 
 def connected(path: Path, timeout: float = 2.0) -> socket.socket | None:

@@ -94,9 +94,11 @@ def socket_path(env: Mapping[str, str]) -> Path | None:
 
 
 def server_name(env: Mapping[str, str]) -> str:
-    """The digest of the interpreter, this package's folder and what is read at start."""
+    """The digest of the interpreter, this package's folder, what is read at start and the
+    namespaces this process lives in (a container sharing the home gets a server of its own)."""
     keyed = sorted((k, v) for k, v in env.items() if _READ_AT_START.match(k))
-    named = [sys.executable, str(Path(__file__).resolve().parent.parent), keyed]
+    named = [sys.executable, str(Path(__file__).resolve().parent.parent), keyed,
+             user_sockets.namespaces()]
     return hashlib.sha256(json.dumps(named).encode()).hexdigest()[:24]
 
 

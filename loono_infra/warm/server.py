@@ -42,6 +42,7 @@ PRELOADED = ("loono_infra.cli", "loono_infra.flow.pipeline", "loono_infra.report
              "loono_infra.core.secrets", "loono_infra.clients.aws", "typer.main")
 INTERRUPTED = 130
 _REQUEST_SECONDS = 10.0
+_OWN_NAMESPACES = user_sockets.namespaces()
 
 
 @dataclass(frozen=True)
@@ -108,11 +109,14 @@ def serve(listener: socket.socket, idle: float, lock: int, since_ns: int) -> Non
 
 
 def _users(conn: socket.socket) -> bool:
-    """The connection is this user's (a client gone already is no one's)."""
+    """The connection is this user's, from this machine as this server sees it: the same
+    namespaces (a container sharing the user's home would otherwise run its commands out here,
+    with its own PATH). A client gone already is no one's."""
     try:
-        return user_sockets.peer_uid(conn) == os.getuid()
+        pid, uid, _ = user_sockets.peer_credentials(conn)
     except OSError:
         return False
+    return uid == os.getuid() and user_sockets.namespaces(pid) == _OWN_NAMESPACES
 
 
 def _forked(conn: socket.socket, listener: socket.socket, lock: int) -> None:

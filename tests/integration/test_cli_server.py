@@ -275,3 +275,17 @@ def test_a_command_begins_only_once_its_client_says_go(served: Served) -> None:
     until(lambda: None if Path(f"/proc/{fork}").exists() else 1, "the fork ending", 10)
     with pytest.raises(OSError):
         os.open(served.project / "environments" / "pipe.toml", os.O_WRONLY | os.O_NONBLOCK)
+
+
+def test_a_client_in_another_mount_namespace_is_not_served(served: Served) -> None:
+    """A container sharing the user's home (and so the socket's folder) must not have its
+    commands run out here: the server refuses it, and it runs its command itself."""
+    until(lambda: answering(served.socket), "server")
+    probe = ("import sys; from pathlib import Path; from loono_infra.warm import client; "
+             f"print(client.served(Path({str(served.socket)!r}), ['schema'], {{}}))")
+    result = subprocess.run(["unshare", "--mount", sys.executable, "-c", probe],
+                            cwd=served.project, env=served.env, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "None"
+    assert served.run("schema").returncode == 0  # this namespace's clients are served still

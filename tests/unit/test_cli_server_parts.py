@@ -174,3 +174,20 @@ def test_no_worker_starts_ahead_in_a_checkout_that_commits_a_checkov(
     subprocess.run([*git, "commit", "-q", "-m", "no more"], check=True)
     client.start_checkov_ahead(["plan", "--env", "production"], {"CI": "true"})
     assert calls == [tmp_path / ".venv-checkov" / "bin" / "checkov"]
+
+
+def test_a_process_in_another_mount_namespace_is_told_apart() -> None:
+    own = user_sockets.namespaces()
+    assert own is not None and own == user_sockets.namespaces(os.getpid())
+    other = subprocess.Popen(["unshare", "--mount", "sleep", "10"])
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and user_sockets.namespaces(other.pid) == own:
+            time.sleep(0.02)  # until unshare has run
+        theirs = user_sockets.namespaces(other.pid)
+        assert theirs is not None and theirs != own
+        assert theirs[1:] == own[1:]  # only the files differ
+    finally:
+        other.kill()
+        other.wait()
+    assert user_sockets.namespaces(other.pid) is None  # gone
