@@ -133,11 +133,11 @@ def test_a_server_killed_mid_scan_is_a_crash_and_the_daemon_serves_on(
 
 def test_a_hung_scan_stops_at_the_timeout_with_its_runs(
         checkov: Path, daemon_on: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(ck.TIMEOUT_ENV, "8")
     warm = _opened(checkov)
-    server = warm.serving_pid()
+    server = warm.serving_pid()  # a daemon just started imports Checkov first: not timed here
     assert server is not None
     daemon = _parent(server)
+    monkeypatch.setenv(ck.TIMEOUT_ENV, "8")  # read by each run: the scan's own limit
     args = ck.plan_args(checkov, _plan_document(tmp_path), _sleeping_policies(tmp_path))
     forked: list[int] = []
     threading.Thread(target=lambda: (time.sleep(4), forked.extend(_children(server))),
