@@ -40,14 +40,23 @@ RUNNING_DAEMON_READY_SECONDS = 3.0
 def _interpreter(checkov: Path, expected_version: str | None) -> Path | None:
     """Checkov's own interpreter, beside its resolved executable; None where there is none, or
     no version to check a worker against."""
+    return _beside(checkov) if expected_version is not None else None
+
+
+def _beside(checkov: Path) -> Path | None:
+    """The interpreter beside Checkov's resolved executable, if there is one."""
     python = checkov.resolve().parent / "python"
-    return python if python.is_file() and expected_version is not None else None
+    return python if python.is_file() else None
+
+
+def _worker_command(python: Path) -> list[str]:
+    return [str(python), "-I", _checkov_worker.__file__]
 
 
 def _spawned(python: Path) -> subprocess.Popen[str]:
     """A new worker process on python, with Checkov's environment as it is now."""
     return subprocess.Popen(
-        [str(python), "-I", _checkov_worker.__file__], stdin=subprocess.PIPE,
+        _worker_command(python), stdin=subprocess.PIPE,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
         errors="replace", env=checkov_environment(), start_new_session=True)
 
@@ -64,8 +73,8 @@ class _Ahead:
         self.env: dict[str, str] = {}
 
     def start(self, checkov: Path) -> None:
-        python = checkov.resolve().parent / "python"
-        if self.process is not None or not python.is_file():
+        python = _beside(checkov)
+        if self.process is not None or python is None:
             return
         with contextlib.suppress(OSError):
             self.env = checkov_environment()
@@ -77,8 +86,8 @@ class _Ahead:
         process, self.process = self.process, None
         if process is None:
             return None
-        if (process.args == [str(python), "-I", _checkov_worker.__file__]
-                and self.env == checkov_environment() and process.poll() is None):
+        if (process.args == _worker_command(python) and self.env == checkov_environment()
+                and process.poll() is None):
             return process
         _Process(process).stop()
         return None

@@ -56,11 +56,6 @@ def private_folder(env: Mapping[str, str], kind: str) -> Path | None:
     return folder if users_own(folder) else None
 
 
-def peer_uid(conn: socket.socket) -> int:
-    """The user the process at the other end of a unix socket runs as (SO_PEERCRED)."""
-    return peer_credentials(conn)[1]
-
-
 def peer_credentials(conn: socket.socket) -> tuple[int, int, int]:
     """(pid, uid, gid) of the process at the other end of a unix socket (SO_PEERCRED)."""
     credentials = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
@@ -87,7 +82,7 @@ def connected(path: Path, timeout: float = 2.0) -> socket.socket | None:
     connection.settimeout(timeout)
     try:
         connection.connect(str(path))
-        peer = peer_uid(connection)
+        peer = peer_credentials(connection)[1]
     except OSError:
         connection.close()
         return None
