@@ -42,6 +42,7 @@ from loono_infra.core.terraform.engine import Engine, TerraformInterrupted, Terr
 from loono_infra.core.terraform.events import EventCallback
 from loono_infra.core.terraform.locks import lock_in
 from loono_infra.core.terraform.models import PlanDocument, ResourceChange
+from loono_infra.core.terraform.served_provider import served_provider
 from loono_infra.core.workspace import Project
 from loono_infra.flow import last_scan
 from loono_infra.flow.dangling import (
@@ -99,6 +100,7 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
             time_limit_named(target, sandbox_info), contextlib.ExitStack() as cleanup:
         forget_adoptions(target.workdir)
         prepare(target, sandbox_info, env)
+        env = cleanup.enter_context(served_provider(target.workdir, env))
         previous = previous_plan(target.workdir)
         (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
         rules = rules_for(target, base, None)
