@@ -142,10 +142,13 @@ def test_a_package_the_lock_file_does_not_vouch_for_is_not_served(
     assert "does not match any of the checksums" in " ".join(refused.value.details())
 
 
-def test_nothing_is_served_without_a_lock_file_or_when_switched_off(
+def test_nothing_is_served_without_a_lock_file_when_switched_off_or_logging(
         planned_target: Target, sandbox: SandboxInfo, tmp_path: Path) -> None:
     env = engine_environment(planned_target, sandbox)
     with served_provider(tmp_path, env) as served:
         assert served == env
-    with served_provider(planned_target.workdir, {**env, SWITCH_ENV: "off"}) as served:
-        assert REATTACH_ENV not in served
+    for switch in ({SWITCH_ENV: "off"}, {"TF_LOG": "debug"}, {"TF_LOG_PROVIDER": "trace"}):
+        with served_provider(planned_target.workdir, {**env, **switch}) as served:
+            assert REATTACH_ENV not in served, switch
+    with served_provider(planned_target.workdir, env) as served:
+        assert REATTACH_ENV in served  # and only those kept it from being served

@@ -11,7 +11,8 @@ Terraform checks an attached provider against nothing, so this module checks it 
 Terraform would have: the `h1:` hash of the installed package folder must be one the
 dependency lock file records. Anything short of that (no lock file, another hash, a provider
 that will not start or speak) and the commands run as before, Terraform starting and checking
-the provider itself. The provider dies with this process (PR_SET_PDEATHSIG) and listens on a
+the provider itself. So do LOONO_SERVED_PROVIDER=off and TF_LOG (Terraform logs only the
+providers it starts). The provider dies with this process (PR_SET_PDEATHSIG) and listens on a
 socket in a folder only this user can enter.
 """
 
@@ -53,7 +54,7 @@ def served_provider(workdir: Path, env: Mapping[str, str]) -> Iterator[dict[str,
     """env for the Terraform commands run inside: with the AWS provider served by one process
     that lives as long as the block, or env as it is where that cannot be done safely."""
     served = dict(env)
-    package = _checked_package(workdir) if env.get(SWITCH_ENV, "on") != "off" else None
+    package = _checked_package(workdir) if _wanted(env) else None
     if package is None:
         yield served
         return
@@ -62,6 +63,13 @@ def served_provider(workdir: Path, env: Mapping[str, str]) -> Iterator[dict[str,
         if reattach is not None:
             served[REATTACH_ENV] = reattach
         yield served
+
+
+def _wanted(env: Mapping[str, str]) -> bool:
+    """Not when switched off, nor when Terraform is asked to log: a provider it starts itself
+    logs into Terraform's log, one it attaches to does not."""
+    return env.get(SWITCH_ENV, "on") != "off" and not any(
+        env.get(name) for name in ("TF_LOG", "TF_LOG_PROVIDER"))
 
 
 def _checked_package(workdir: Path) -> tuple[str, Path] | None:
