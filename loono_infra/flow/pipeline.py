@@ -42,7 +42,7 @@ from loono_infra.core.terraform.engine import Engine, TerraformInterrupted, Terr
 from loono_infra.core.terraform.events import EventCallback
 from loono_infra.core.terraform.locks import lock_in
 from loono_infra.core.terraform.models import PlanDocument, ResourceChange
-from loono_infra.core.terraform.served_provider import served_provider
+from loono_infra.core.terraform.served_provider import checked_package, served_provider
 from loono_infra.core.workspace import Project
 from loono_infra.flow import last_scan
 from loono_infra.flow.dangling import (
@@ -100,13 +100,14 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
             time_limit_named(target, sandbox_info), contextlib.ExitStack() as cleanup:
         forget_adoptions(target.workdir)
         prepare(target, sandbox_info, env)
-        env = cleanup.enter_context(served_provider(target.workdir, env))
+        package = pool.submit(checked_package, target.workdir, env)  # beside the git reads
         previous = previous_plan(target.workdir)
         (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
         rules = rules_for(target, base, None)
         scan = PolicyScan.start(target, rules, pool) if policy and mode != "destroy" else None
         if scan is not None:
             cleanup.callback(scan.close)
+        env = cleanup.enter_context(served_provider(package.result(), env))
         lookups = _lookup_clients_ahead(target, sandbox_info, options, policy, pool)
         planned_hook = None if scan is None else functools.partial(scan.read_shapes_ahead, env,
                                                                    pool)

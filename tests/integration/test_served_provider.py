@@ -21,6 +21,7 @@ from loono_infra.core.terraform.args import PlanOptions
 from loono_infra.core.terraform.served_provider import (
     REATTACH_ENV,
     SWITCH_ENV,
+    checked_package,
     locked_provider,
     package_hash,
     served_provider,
@@ -68,7 +69,7 @@ def test_our_hash_of_the_installed_provider_is_terraforms_own(planned_target: Ta
 def test_a_plan_and_its_show_attach_to_the_served_provider(planned_target: Target,
                                                             sandbox: SandboxInfo) -> None:
     env = engine_environment(planned_target, sandbox)
-    with served_provider(planned_target.workdir, env) as served:
+    with served_provider(checked_package(planned_target.workdir, env), env) as served:
         pid = _served_pid(served)
         assert _alive(pid) and Path(os.readlink(f"/proc/{pid}/exe")).name.startswith(
             "terraform-provider-aws")
@@ -97,7 +98,7 @@ def test_served_and_started_providers_plan_the_same(planned_target: Target,
 
 def test_the_provider_stops_with_its_block(planned_target: Target, sandbox: SandboxInfo) -> None:
     env = engine_environment(planned_target, sandbox)
-    with served_provider(planned_target.workdir, env) as served:
+    with served_provider(checked_package(planned_target.workdir, env), env) as served:
         pid = _served_pid(served)
         socket_folder = Path(json.loads(served[REATTACH_ENV])[ADDRESS]["Addr"]["String"]).parent
         assert socket_folder.stat().st_mode & 0o077 == 0, "others could reach its socket"
@@ -110,8 +111,10 @@ def test_the_provider_dies_with_a_killed_starter(planned_target: Target,
     starter = subprocess.Popen(
         [sys.executable, "-c", "import json, sys, time\n"
          "from pathlib import Path\n"
-         "from loono_infra.core.terraform.served_provider import served_provider\n"
-         "with served_provider(Path(sys.argv[1]), json.loads(sys.argv[2])) as env:\n"
+         "from loono_infra.core.terraform.served_provider import checked_package, "
+         "served_provider\n"
+         "env = json.loads(sys.argv[2])\n"
+         "with served_provider(checked_package(Path(sys.argv[1]), env), env) as env:\n"
          "    print(env.get('TF_REATTACH_PROVIDERS'), flush=True)\n"
          "    time.sleep(120)\n", str(planned_target.workdir), json.dumps(env)],
         stdout=subprocess.PIPE, text=True)
@@ -135,8 +138,7 @@ def test_a_package_the_lock_file_does_not_vouch_for_is_not_served(
     with binary.open("ab") as tampered:
         tampered.write(b"\0")
     env = engine_environment(planned_target, sandbox)
-    with served_provider(workdir, env) as served:
-        assert REATTACH_ENV not in served  # Terraform starts it, and refuses it: its check
+    assert checked_package(workdir, env) is None  # Terraform starts it, and refuses it
     with pytest.raises(TerraformError) as refused:
         commands.plan(planned_target.engine, workdir, env, PlanOptions(refresh=False))
     assert "does not match any of the checksums" in " ".join(refused.value.details())
@@ -145,10 +147,9 @@ def test_a_package_the_lock_file_does_not_vouch_for_is_not_served(
 def test_nothing_is_served_without_a_lock_file_when_switched_off_or_logging(
         planned_target: Target, sandbox: SandboxInfo, tmp_path: Path) -> None:
     env = engine_environment(planned_target, sandbox)
-    with served_provider(tmp_path, env) as served:
+    assert checked_package(tmp_path, env) is None
+    with served_provider(None, env) as served:
         assert served == env
     for switch in ({SWITCH_ENV: "off"}, {"TF_LOG": "debug"}, {"TF_LOG_PROVIDER": "trace"}):
-        with served_provider(planned_target.workdir, {**env, **switch}) as served:
-            assert REATTACH_ENV not in served, switch
-    with served_provider(planned_target.workdir, env) as served:
-        assert REATTACH_ENV in served  # and only those kept it from being served
+        assert checked_package(planned_target.workdir, {**env, **switch}) is None, switch
+    assert checked_package(planned_target.workdir, env) is not None  # only those kept it

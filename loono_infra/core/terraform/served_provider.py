@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -49,17 +50,39 @@ _REATTACH_LINE = re.compile(r"TF_REATTACH_PROVIDERS='(\{.*\})'")
 _ARCHES = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
 
+@dataclass(frozen=True)
+class ProviderPackage:
+    """The AWS provider init installed, checked against the lock file."""
+
+    address: str  # as the lock file names it, e.g. registry.terraform.io/hashicorp/aws
+    executable: Path
+
+
+def checked_package(workdir: Path, env: Mapping[str, str]) -> ProviderPackage | None:
+    """The AWS provider of an initialised workdir, if it should be served with env and the lock
+    file vouches for its package folder (hashing it takes about 0.15 s: a caller can do it
+    beside other work)."""
+    locked = locked_provider(workdir / ".terraform.lock.hcl") if _wanted(env) else None
+    if locked is None:
+        return None
+    address, version, hashes = locked
+    folder = workdir / ".terraform" / "providers" / address / version / _platform()
+    executables = sorted(folder.glob("terraform-provider-aws*")) if folder.is_dir() else []
+    if len(executables) != 1 or package_hash(folder) not in hashes:
+        return None
+    return ProviderPackage(address, executables[0])
+
+
 @contextlib.contextmanager
-def served_provider(workdir: Path, env: Mapping[str, str]) -> Iterator[dict[str, str]]:
-    """env for the Terraform commands run inside: with the AWS provider served by one process
-    that lives as long as the block, or env as it is where that cannot be done safely."""
+def served_provider(package: ProviderPackage | None,
+                    env: Mapping[str, str]) -> Iterator[dict[str, str]]:
+    """env for the Terraform commands run inside: with package served by one process that
+    lives as long as the block, or env as it is without a package or when it does not start."""
     served = dict(env)
-    package = _checked_package(workdir) if _wanted(env) else None
     if package is None:
         yield served
         return
-    address, binary = package
-    with _running(binary, address, env) as reattach:
+    with _running(package.executable, package.address, env) as reattach:
         if reattach is not None:
             served[REATTACH_ENV] = reattach
         yield served
@@ -70,20 +93,6 @@ def _wanted(env: Mapping[str, str]) -> bool:
     logs into Terraform's log, one it attaches to does not."""
     return env.get(SWITCH_ENV, "on") != "off" and not any(
         env.get(name) for name in ("TF_LOG", "TF_LOG_PROVIDER"))
-
-
-def _checked_package(workdir: Path) -> tuple[str, Path] | None:
-    """(provider address, executable) of the AWS provider init installed, if the lock file
-    vouches for its package folder."""
-    locked = locked_provider(workdir / ".terraform.lock.hcl")
-    if locked is None:
-        return None
-    address, version, hashes = locked
-    folder = workdir / ".terraform" / "providers" / address / version / _platform()
-    executables = sorted(folder.glob("terraform-provider-aws*")) if folder.is_dir() else []
-    if len(executables) != 1 or package_hash(folder) not in hashes:
-        return None
-    return address, executables[0]
 
 
 def locked_provider(lock_file: Path) -> tuple[str, str, frozenset[str]] | None:
