@@ -144,12 +144,13 @@ def test_a_package_the_lock_file_does_not_vouch_for_is_not_served(
     assert "does not match any of the checksums" in " ".join(refused.value.details())
 
 
-def test_nothing_is_served_without_a_lock_file_when_switched_off_or_logging(
+def test_nothing_is_served_without_a_lock_file_switched_off_logging_or_attached(
         planned_target: Target, sandbox: SandboxInfo, tmp_path: Path) -> None:
     env = engine_environment(planned_target, sandbox)
     assert checked_package(tmp_path, env) is None
     with served_provider(None, env) as served:
         assert served == env
-    for switch in ({SWITCH_ENV: "off"}, {"TF_LOG": "debug"}, {"TF_LOG_PROVIDER": "trace"}):
+    for switch in ({SWITCH_ENV: "off"}, {"TF_LOG": "debug"}, {"TF_LOG_PROVIDER": "trace"},
+                   {REATTACH_ENV: '{"registry.terraform.io/hashicorp/aws": {"Pid": 1}}'}):
         assert checked_package(planned_target.workdir, {**env, **switch}) is None, switch
     assert checked_package(planned_target.workdir, env) is not None  # only those kept it

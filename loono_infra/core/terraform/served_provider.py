@@ -1,19 +1,19 @@
 """One AWS provider process for the Terraform commands of one step (plan, then show -json).
 
 Terraform starts the provider anew for each phase of each command: three times in a `plan`
-(schemas, validation, the plan) and once more in `show -json`, each start an exec of a
+and once more in `show -json` (counted with strace), each start an exec of a
 170 MB Go binary that builds the whole AWS schema, about half a second apiece on these
 machines. Terraform can instead attach to a provider already running (the documented
-TF_REATTACH_PROVIDERS, the provider's `-debug` mode): this module starts it once, in the
-step's own folder, and hands the commands that variable.
+TF_REATTACH_PROVIDERS, the provider's `-debug` mode): this module starts it once per plan
+and hands the plan's commands that variable.
 
 Terraform checks an attached provider against nothing, so this module checks it first, as
 Terraform would have: the `h1:` hash of the installed package folder must be one the
 dependency lock file records. Anything short of that (no lock file, another hash, a provider
 that will not start or speak) and the commands run as before, Terraform starting and checking
-the provider itself. So do LOONO_SERVED_PROVIDER=off and TF_LOG (Terraform logs only the
-providers it starts). The provider dies with this process (PR_SET_PDEATHSIG) and listens on a
-socket in a folder only this user can enter.
+the provider itself. So do LOONO_SERVED_PROVIDER=off, TF_LOG (Terraform logs only the
+providers it starts) and a TF_REATTACH_PROVIDERS of the caller's own. The provider dies with
+this process (PR_SET_PDEATHSIG) and listens on a socket in a folder only this user can enter.
 """
 
 from __future__ import annotations
@@ -89,10 +89,10 @@ def served_provider(package: ProviderPackage | None,
 
 
 def _wanted(env: Mapping[str, str]) -> bool:
-    """Not when switched off, nor when Terraform is asked to log: a provider it starts itself
-    logs into Terraform's log, one it attaches to does not."""
+    """Not when switched off, nor where the caller attaches providers of its own, nor when
+    Terraform is asked to log (it logs only the providers it starts itself)."""
     return env.get(SWITCH_ENV, "on") != "off" and not any(
-        env.get(name) for name in ("TF_LOG", "TF_LOG_PROVIDER"))
+        env.get(name) for name in (REATTACH_ENV, "TF_LOG", "TF_LOG_PROVIDER"))
 
 
 def locked_provider(lock_file: Path) -> tuple[str, str, frozenset[str]] | None:
