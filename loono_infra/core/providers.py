@@ -20,6 +20,11 @@ AWS_PROVIDER_VERSION = "3.39.0"
 AWS_PROVIDER_ZIP = f"terraform-provider-aws_{AWS_PROVIDER_VERSION}_linux_amd64.zip"
 # HashiCorp's published sha256 of the zip (also the `zh:` hash in published lock files).
 AWS_PROVIDER_SHA256 = "4b75e0a259b56d97e66b7d69f3f25bd4cc7be2440c0fe35529f46de7d40a49d3"
+# Terraform's `h1:` hash of the zip's contents once unpacked (the other hash of the committed
+# lock file): what an installed package must hash to before it is served to Terraform
+# (core/terraform/served_provider.py). Taken from this code, never from the tree under judgment.
+AWS_PROVIDER_H1 = "h1:goOMfGE4SjLps+hpxJFEM/pZFiNgvi6BMG8/w86+f6k="
+AWS_PROVIDER_ADDRESS = "registry.terraform.io/hashicorp/aws"
 _MIRROR_SUBDIR = Path("registry.terraform.io/hashicorp/aws")
 _LOCK_WAIT_SECONDS = 120
 

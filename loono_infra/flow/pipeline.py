@@ -42,7 +42,14 @@ from loono_infra.core.terraform.engine import Engine, TerraformInterrupted, Terr
 from loono_infra.core.terraform.events import EventCallback
 from loono_infra.core.terraform.locks import lock_in
 from loono_infra.core.terraform.models import PlanDocument, ResourceChange
-from loono_infra.core.terraform.served_provider import checked_package, served_provider
+from loono_infra.core.terraform.served_provider import (
+    REATTACH_ENV,
+    ProviderPackage,
+    checked_package,
+    modules_declare_provider,
+    served_provider,
+    several_configurations,
+)
 from loono_infra.core.workspace import Project
 from loono_infra.flow import last_scan
 from loono_infra.flow.dangling import (
@@ -100,19 +107,23 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
             time_limit_named(target, sandbox_info), contextlib.ExitStack() as cleanup:
         forget_adoptions(target.workdir)
         prepare(target, sandbox_info, env)
-        package = pool.submit(checked_package, target.workdir, env)  # beside the git reads
+        package = pool.submit(_package_to_serve, target, env, options, policy)  # beside git
+        cleanup.callback(_close_package, package)  # not served: a refusal came first
         previous = previous_plan(target.workdir)
         (target.workdir / PLAN_RECORD).unlink(missing_ok=True)
         rules = rules_for(target, base, None)
         scan = PolicyScan.start(target, rules, pool) if policy and mode != "destroy" else None
         if scan is not None:
             cleanup.callback(scan.close)
-        env = cleanup.enter_context(served_provider(package.result(), env))
+        served = cleanup.enter_context(served_provider(package.result(), env))
         lookups = _lookup_clients_ahead(target, sandbox_info, options, policy, pool)
-        planned_hook = None if scan is None else functools.partial(scan.read_shapes_ahead, env,
-                                                                   pool)
-        call = _PlanCall(target, env, options, policy, on_event, lookups, planned_hook)
+        planned_hook = None if scan is None else functools.partial(scan.read_shapes_ahead,
+                                                                   served, pool)
+        call = _PlanCall(target, served, options, policy, on_event, lookups, planned_hook)
         result, content = _planned(call)
+        if _served_wrongly(call, content):  # planned again, Terraform starting the providers
+            call = replace(call, env=env)
+            result, content = _planned(call)
         if adopt:
             result, content = _adopted_or_listed(call, adopt, sandbox_info, result, content)
             result = _decided(call, scan, result, content)
@@ -123,6 +134,30 @@ def plan(settings: Settings, *, sandbox: bool | None = None, refresh: bool = Tru
         result = replace(result, owners=owners_kept_or_judged(target, result, previous, rules))
         write_record(result)
     return result
+
+
+def _package_to_serve(target: Target, env: Mapping[str, str], options: PlanOptions,
+                      policy: bool) -> ProviderPackage | None:
+    """The provider to serve this plan's commands (core/terraform/served_provider.py): only
+    where its content is shown, so that a configuration one process cannot serve is seen."""
+    if (not needs_content(target.settings, options.mode, policy)
+            or modules_declare_provider(target.project.modules_dir)):
+        return None
+    return checked_package(target.workdir, env)
+
+
+def _close_package(package: Future[ProviderPackage | None]) -> None:
+    with contextlib.suppress(Exception):
+        opened = package.result()
+        if opened is not None:
+            opened.close()
+
+
+def _served_wrongly(call: _PlanCall, content: PlanContent | None) -> bool:
+    """A plan made on the served provider that configures it more than once (a module's own
+    provider block): each configuration replaced the one before in that one process."""
+    return (REATTACH_ENV in call.env and content is not None
+            and several_configurations(content.document.raw))
 
 
 def _lookup_clients_ahead(target: Target, sandbox_info: SandboxInfo | None,

@@ -11,24 +11,27 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from loono_infra import load_settings, plan
 from loono_infra.core.errors import TerraformError
+from loono_infra.core.providers import AWS_PROVIDER_H1, AWS_PROVIDER_VERSION
 from loono_infra.core.terraform import commands
 from loono_infra.core.terraform.args import PlanOptions
 from loono_infra.core.terraform.served_provider import (
     REATTACH_ENV,
     SWITCH_ENV,
     checked_package,
-    locked_provider,
     package_hash,
     served_provider,
 )
+from loono_infra.flow import pipeline
 from loono_infra.flow.pipeline import engine_environment, resolve_target, show
 from loono_infra.flow.targets import Target
 from loono_infra.sandbox.control import SandboxInfo
+from tests.integration.conftest import project_sharing_sandbox
 
 pytestmark = pytest.mark.integration
 
@@ -44,8 +47,7 @@ def planned_target(sandbox_project: Path, sandbox: SandboxInfo) -> Target:
 
 
 def _package_folder(workdir: Path) -> Path:
-    _, version, _ = locked_provider(workdir / ".terraform.lock.hcl") or ("", "", None)
-    return workdir / ".terraform" / "providers" / ADDRESS / version / "linux_amd64"
+    return workdir / ".terraform" / "providers" / ADDRESS / AWS_PROVIDER_VERSION / "linux_amd64"
 
 
 def _served_pid(env: dict[str, str]) -> int:
@@ -60,10 +62,11 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def test_our_hash_of_the_installed_provider_is_terraforms_own(planned_target: Target) -> None:
-    committed = locked_provider(planned_target.project.root / "terraform" / ".terraform.lock.hcl")
-    assert committed is not None and committed[0] == ADDRESS and committed[1] == "3.39.0"
-    assert package_hash(_package_folder(planned_target.workdir)) in committed[2]
+def test_the_pinned_hash_is_the_lock_files_and_the_installed_packages(
+        planned_target: Target) -> None:
+    lock = planned_target.project.root / "terraform" / ".terraform.lock.hcl"
+    assert f'"{AWS_PROVIDER_H1}"' in lock.read_text(encoding="utf-8")
+    assert package_hash(_package_folder(planned_target.workdir).resolve()) == AWS_PROVIDER_H1
 
 
 def test_a_plan_and_its_show_attach_to_the_served_provider(planned_target: Target,
@@ -129,11 +132,16 @@ def test_the_provider_dies_with_a_killed_starter(planned_target: Target,
     assert not _alive(pid), "the served provider outlived the process that started it"
 
 
-def test_a_package_the_lock_file_does_not_vouch_for_is_not_served(
-        planned_target: Target, sandbox: SandboxInfo, tmp_path: Path) -> None:
-    workdir = tmp_path / "workdir"
-    shutil.copytree(planned_target.workdir, workdir, symlinks=False,
+def _workdir_copy(target: Target, destination: Path) -> Path:
+    """The planned workdir, its provider package a real folder of its own (free to edit)."""
+    shutil.copytree(target.workdir, destination, symlinks=False,
                     ignore=shutil.ignore_patterns("*.tfplan", "plan*.json", ".loono.lock"))
+    return destination
+
+
+def test_a_package_other_than_the_pinned_one_is_not_served(
+        planned_target: Target, sandbox: SandboxInfo, tmp_path: Path) -> None:
+    workdir = _workdir_copy(planned_target, tmp_path / "workdir")
     binary = next(_package_folder(workdir).glob("terraform-provider-aws*"))
     with binary.open("ab") as tampered:
         tampered.write(b"\0")
@@ -142,6 +150,22 @@ def test_a_package_the_lock_file_does_not_vouch_for_is_not_served(
     with pytest.raises(TerraformError) as refused:
         commands.plan(planned_target.engine, workdir, env, PlanOptions(refresh=False))
     assert "does not match any of the checksums" in " ".join(refused.value.details())
+
+
+def test_a_link_in_place_of_the_provider_is_not_followed(
+        planned_target: Target, sandbox: SandboxInfo, tmp_path: Path) -> None:
+    workdir = _workdir_copy(planned_target, tmp_path / "workdir")
+    binary = next(_package_folder(workdir).glob("terraform-provider-aws*"))
+    real = binary.rename(tmp_path / "elsewhere")  # the same bytes, reached through a link
+    binary.symlink_to(real)
+    env = engine_environment(planned_target, sandbox)
+    assert checked_package(workdir, env) is None
+    binary.unlink()
+    real.rename(binary)
+    package = checked_package(workdir, env)
+    assert package is not None
+    with served_provider(package, env) as served:
+        assert REATTACH_ENV in served
 
 
 def test_nothing_is_served_without_a_lock_file_switched_off_logging_or_attached(
@@ -154,3 +178,39 @@ def test_nothing_is_served_without_a_lock_file_switched_off_logging_or_attached(
                    {REATTACH_ENV: '{"registry.terraform.io/hashicorp/aws": {"Pid": 1}}'}):
         assert checked_package(planned_target.workdir, {**env, **switch}) is None, switch
     assert checked_package(planned_target.workdir, env) is not None  # only those kept it
+
+
+HIDDEN = """provider /* not found by a plain search */ "aws" {
+  alias                       = "elsewhere"
+  region                      = "eu-west-1"
+  access_key                  = "module"
+  secret_key                  = "module"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+}
+"""
+
+
+@pytest.mark.parametrize("declaration, served_first", [
+    (HIDDEN.replace("/* not found by a plain search */ ", ""), False),  # seen before the plan
+    (HIDDEN, True),  # seen in the shown plan: planned again, Terraform starting the providers
+])
+def test_a_module_configuring_the_provider_itself_is_planned_unserved(
+        sandbox_project: Path, sandbox: SandboxInfo, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, declaration: str, served_first: bool) -> None:
+    project = project_sharing_sandbox(tmp_path / "p", sandbox_project)
+    (project / "terraform" / "modules" / "ecr" / "elsewhere.tf").write_text(declaration)
+    attached: list[bool] = []
+    planned = pipeline._planned
+
+    def noting(call: Any) -> Any:
+        attached.append(REATTACH_ENV in call.env)
+        return planned(call)
+
+    monkeypatch.setattr(pipeline, "_planned", noting)
+    settings = load_settings(project / "environments" / "production.toml")
+    result = plan(settings, sandbox=True, refresh=False)
+    assert attached == ([True, False] if served_first else [False])
+    assert result.content_digest and any(c.address.startswith("module.ecr.")
+                                         for c in result.changes)

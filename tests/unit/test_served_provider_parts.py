@@ -9,44 +9,47 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from loono_infra.core.terraform import served_provider
-from loono_infra.core.terraform.served_provider import locked_provider, package_hash
+from loono_infra.core.terraform.served_provider import package_hash
 
-LOCK = """\
-provider "registry.terraform.io/hashicorp/random" {
-  version = "3.2.0"
-  hashes = [
-    "h1:eeUh6cJ6wKLLuo4q9uQ0CA1Zvfq=",
-  ]
-}
-
-provider "registry.terraform.io/hashicorp/aws" {
-  version     = "3.39.0"
-  constraints = "3.39.0"
-  hashes = [
-    "h1:goOMfGE4SjLps+hpxJFEM/pZFiNgvi6BMG8/w86+f6k=",
-    "zh:4b75e0a259b56d97e66b7d69f3f25bd4cc7be2440c0fe35529f46de7d40a49d3",
-  ]
-}
-"""
 ADDRESS = "registry.terraform.io/hashicorp/aws"
 
 
-def test_the_aws_block_of_a_lock_file_is_read(tmp_path: Path) -> None:
-    lock = tmp_path / ".terraform.lock.hcl"
-    lock.write_text(LOCK, encoding="utf-8")
-    assert locked_provider(lock) == (
-        ADDRESS, "3.39.0", frozenset({"h1:goOMfGE4SjLps+hpxJFEM/pZFiNgvi6BMG8/w86+f6k="}))
+@pytest.mark.parametrize("text, declares", [
+    ('provider "aws" {\n  alias = "west"\n}\n', True),
+    ("provider aws {}\n", True),  # a naked label is HCL too
+    ('{"provider": {"aws": {"region": "eu-west-1"}}}', True),  # a .tf.json module
+    ('terraform {\n  required_providers {\n    aws = {\n      source = "hashicorp/aws"\n'
+     '      configuration_aliases = [aws.west]\n    }\n  }\n}\n', True),
+    ("# The provider this module is written against (3.39).\n", False),
+    ('terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws" }\n  }\n}\n',
+     False),
+])
+def test_a_module_declaring_its_own_provider_is_seen(tmp_path: Path, text: str,
+                                                     declares: bool) -> None:
+    module = tmp_path / "modules" / "ecr"
+    module.mkdir(parents=True)
+    (module / ("main.tf.json" if text.startswith("{") else "main.tf")).write_text(text)
+    assert served_provider.modules_declare_provider(tmp_path / "modules") is declares
 
 
-def test_a_lock_file_without_aws_or_no_lock_file_gives_nothing(tmp_path: Path) -> None:
-    lock = tmp_path / ".terraform.lock.hcl"
-    assert locked_provider(lock) is None
-    lock.write_text(LOCK.split("\n\n")[0] + "\n", encoding="utf-8")
-    assert locked_provider(lock) is None
+def _shown(*configurations: tuple[str, str]) -> dict[str, Any]:
+    return {"configuration": {"provider_config": {
+        key: {"name": "aws", "full_name": "registry.terraform.io/hashicorp/aws"}
+        | ({"module_address": module} if module else {})
+        for key, module in configurations}}}
+
+
+def test_a_plan_configuring_aws_twice_is_told_apart() -> None:
+    assert not served_provider.several_configurations(_shown(("aws", "")))
+    assert not served_provider.several_configurations({})
+    assert served_provider.several_configurations(_shown(("aws", ""), ("aws.west", "")))
+    assert served_provider.several_configurations(
+        _shown(("aws", ""), ("module.ecr:aws", "module.ecr")))
 
 
 def test_package_hash_is_sha256sum_of_sorted_files_hashed_again(tmp_path: Path) -> None:
@@ -72,24 +75,30 @@ time.sleep(5)
 """
 
 
-def _reattach_line(address: str, pid: int) -> str:
+FOLDER = Path("/tmp/loono-provider-x")
+
+
+def _reattach_line(address: str, pid: int, socket: str = f"{FOLDER}/plugin1",
+                   network: str = "unix") -> str:
     """What a provider in debug mode prints; a Pid of -1 becomes the printing process's own."""
     value = {address: {"Protocol": "grpc", "Pid": pid, "Test": True,
-                       "Addr": {"Network": "unix", "String": "/tmp/x/plugin1"}}}
+                       "Addr": {"Network": network, "String": socket}}}
     return f"\tTF_REATTACH_PROVIDERS='{json.dumps(value)}'"
 
 
-@pytest.mark.parametrize("address, pid, served", [
-    (ADDRESS, -1, True),
-    ("registry.terraform.io/hashicorp/random", -1, False),  # another provider
-    (ADDRESS, 1, False),  # another process's socket
+@pytest.mark.parametrize("line, served", [
+    (_reattach_line(ADDRESS, -1), True),
+    (_reattach_line("registry.terraform.io/hashicorp/random", -1), False),  # another provider
+    (_reattach_line(ADDRESS, 1), False),  # another process
+    (_reattach_line(ADDRESS, -1, "/tmp/shared/plugin1"), False),  # outside the private folder
+    (_reattach_line(ADDRESS, -1, "127.0.0.1:4000", "tcp"), False),  # reachable by anyone
 ])
-def test_only_a_reattach_line_naming_this_provider_and_process_is_taken(
-        address: str, pid: int, served: bool) -> None:
-    process = subprocess.Popen([sys.executable, "-c", _PRINTS_THEN_WAITS,
-                                _reattach_line(address, pid)], stdout=subprocess.PIPE)
+def test_only_a_reattach_line_naming_this_provider_process_and_folder_is_taken(
+        line: str, served: bool) -> None:
+    process = subprocess.Popen([sys.executable, "-c", _PRINTS_THEN_WAITS, line],
+                               stdout=subprocess.PIPE)
     try:
-        value = served_provider._reattach_value(process, ADDRESS)
+        value = served_provider._reattach_value(process, FOLDER)
     finally:
         process.kill()
         process.wait()
@@ -102,5 +111,5 @@ def test_only_a_reattach_line_naming_this_provider_and_process_is_taken(
 def test_a_provider_that_ends_without_the_line_gives_nothing() -> None:
     process = subprocess.Popen([sys.executable, "-c", "print('panic: no schema')"],
                                stdout=subprocess.PIPE)
-    assert served_provider._reattach_value(process, ADDRESS) is None
+    assert served_provider._reattach_value(process, FOLDER) is None
     process.wait()

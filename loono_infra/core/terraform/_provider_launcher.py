@@ -1,9 +1,10 @@
 """Starts a Terraform provider that dies with the process that started it.
 
-``python -S -I _provider_launcher.py PARENT_PID EXECUTABLE ARG...``: asks the kernel to
+``python -S -I _provider_launcher.py PARENT_PID EXECUTABLE NAME ARG...``: asks the kernel to
 SIGKILL this process when its parent dies (PR_SET_PDEATHSIG survives exec), then becomes
-EXECUTABLE. A provider in debug mode serves until killed; without this, one whose starter was
-killed would run on alone. The parent kills it when its step is done.
+EXECUTABLE (a /proc/self/fd path: the very file its starter hashed) with argv NAME ARG....
+A provider in debug mode serves until killed; without this, one whose starter was killed
+would run on alone. The starter kills it when its plan is done.
 """
 
 import ctypes
@@ -14,13 +15,13 @@ import sys
 PR_SET_PDEATHSIG = 1
 
 
-def become(parent: int, argv: list[str]) -> None:
-    """Turns this process into argv[0] argv[1:], killed when parent dies."""
+def become(parent: int, executable: str, argv: list[str]) -> None:
+    """Turns this process into executable with argv, killed when parent dies."""
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before prctl took effect
         raise SystemExit(137)
-    os.execv(argv[0], argv)
+    os.execv(executable, argv)
 
 
 if __name__ == "__main__":
-    become(int(sys.argv[1]), sys.argv[2:])
+    become(int(sys.argv[1]), sys.argv[2], sys.argv[3:])
