@@ -7,7 +7,7 @@ instead attach to a provider already running (TF_REATTACH_PROVIDERS, the provide
 mode, documented for debugging providers): this module starts it once per plan and hands the
 plan's commands that variable.
 
-Terraform checks nothing it attaches to, so this module checks first, from ground the change
+Terraform 1.15 checks nothing it attaches to, so this module checks first, from ground the change
 under judgment cannot edit: the installed package must be the one file of the bundled
 provider (AWS_PROVIDER_VERSION), with the `h1:` hash this code pins (AWS_PROVIDER_H1, that of
 the checksum-verified zip). The file hashed is the file run: it is opened once, without
