@@ -28,7 +28,7 @@ from loono_infra.core.terraform.served_provider import (
     served_provider,
 )
 from loono_infra.flow import pipeline
-from loono_infra.flow.pipeline import engine_environment, resolve_target, show
+from loono_infra.flow.pipeline import engine_environment, resolve_target
 from loono_infra.flow.targets import Target
 from loono_infra.sandbox.control import SandboxInfo
 from tests.integration.conftest import project_sharing_sandbox
@@ -89,14 +89,40 @@ def test_a_plan_and_its_show_attach_to_the_served_provider(planned_target: Targe
     assert not _alive(pid)
 
 
+def _planned_and_shown(target: Target, env: dict[str, str]) -> dict[str, Any]:
+    commands.plan(target.engine, target.workdir, env, PlanOptions(refresh=False))
+    return commands.show_plan(target.engine, target.workdir, env, "plan.tfplan").raw
+
+
 def test_served_and_started_providers_plan_the_same(planned_target: Target,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+                                                    sandbox: SandboxInfo) -> None:
+    env = engine_environment(planned_target, sandbox)
+    with served_provider(checked_package(planned_target.workdir, env), env) as served_env:
+        assert REATTACH_ENV in served_env
+        served = _planned_and_shown(planned_target, served_env)
+    started = _planned_and_shown(planned_target, env)
+    assert served["resource_changes"] == started["resource_changes"]
+    assert served["planned_values"] == started["planned_values"]
+    assert served["configuration"] == started["configuration"]
+
+
+def test_a_plan_whose_content_is_shown_is_served_and_a_destroy_plan_is_not(
+        planned_target: Target, monkeypatch: pytest.MonkeyPatch) -> None:
+    attached: list[bool] = []
+    planned = pipeline._planned
+
+    def noting(call: Any) -> Any:
+        attached.append(REATTACH_ENV in call.env)
+        return planned(call)
+
+    monkeypatch.setattr(pipeline, "_planned", noting)
     settings = planned_target.settings
-    served = show(plan(settings, sandbox=True, refresh=False, policy=False))
-    monkeypatch.setenv(SWITCH_ENV, "off")
-    started = show(plan(settings, sandbox=True, refresh=False, policy=False))
-    assert served.raw["resource_changes"] == started.raw["resource_changes"]
-    assert served.raw["planned_values"] == started.raw["planned_values"]
+    gated = plan(settings, sandbox=True, refresh=False)
+    assert settings.ownership.required  # so even a plan without policy is shown and served
+    plan(settings, sandbox=True, refresh=False, policy=False)
+    plan(settings, sandbox=True, refresh=False, mode="destroy")  # nothing shown: not served
+    assert attached == [True, True, False]
+    assert gated.decision is not None and gated.content_digest
 
 
 def test_the_provider_stops_with_its_block(planned_target: Target, sandbox: SandboxInfo) -> None:
