@@ -25,7 +25,7 @@ AWS_PROVIDER_SHA256 = "4b75e0a259b56d97e66b7d69f3f25bd4cc7be2440c0fe35529f46de7d
 # (core/terraform/served_provider.py). Taken from this code, never from the tree under judgment.
 AWS_PROVIDER_H1 = "h1:goOMfGE4SjLps+hpxJFEM/pZFiNgvi6BMG8/w86+f6k="
 AWS_PROVIDER_ADDRESS = "registry.terraform.io/hashicorp/aws"
-_MIRROR_SUBDIR = Path("registry.terraform.io/hashicorp/aws")
+_MIRROR_SUBDIR = Path(AWS_PROVIDER_ADDRESS)
 _LOCK_WAIT_SECONDS = 120
 
 
@@ -89,7 +89,7 @@ def _cli_config_text(mirror_dir: Path, plugin_cache_dir: Path) -> str:
         "disable_checkpoint = true\n"
         "provider_installation {\n"
         f"  filesystem_mirror {{\n    path    = {json.dumps(str(mirror_dir))}\n"
-        '    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n'
+        f'    include = ["{AWS_PROVIDER_ADDRESS}"]\n  }}\n'
         "}\n"
     )
 

@@ -17,7 +17,7 @@ import pytest
 
 from loono_infra import load_settings, plan
 from loono_infra.core.errors import TerraformError
-from loono_infra.core.providers import AWS_PROVIDER_H1, AWS_PROVIDER_VERSION
+from loono_infra.core.providers import AWS_PROVIDER_ADDRESS, AWS_PROVIDER_H1, AWS_PROVIDER_VERSION
 from loono_infra.core.terraform import commands
 from loono_infra.core.terraform.args import PlanOptions
 from loono_infra.core.terraform.served_provider import (
@@ -35,7 +35,7 @@ from tests.integration.conftest import project_sharing_sandbox
 
 pytestmark = pytest.mark.integration
 
-ADDRESS = "registry.terraform.io/hashicorp/aws"
+ADDRESS = AWS_PROVIDER_ADDRESS
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +48,20 @@ def planned_target(sandbox_project: Path, sandbox: SandboxInfo) -> Target:
 
 def _package_folder(workdir: Path) -> Path:
     return workdir / ".terraform" / "providers" / ADDRESS / AWS_PROVIDER_VERSION / "linux_amd64"
+
+
+@pytest.fixture
+def attached(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each Terraform plan of the flow ran on the served provider, in order."""
+    seen: list[bool] = []
+    planned = pipeline._planned
+
+    def noting(call: Any) -> Any:
+        seen.append(REATTACH_ENV in call.env)
+        return planned(call)
+
+    monkeypatch.setattr(pipeline, "_planned", noting)
+    return seen
 
 
 def _served_pid(env: dict[str, str]) -> int:
@@ -107,22 +121,15 @@ def test_served_and_started_providers_plan_the_same(planned_target: Target,
 
 
 def test_a_plan_whose_content_is_shown_is_served_and_a_destroy_plan_is_not(
-        planned_target: Target, monkeypatch: pytest.MonkeyPatch) -> None:
-    attached: list[bool] = []
-    planned = pipeline._planned
-
-    def noting(call: Any) -> Any:
-        attached.append(REATTACH_ENV in call.env)
-        return planned(call)
-
-    monkeypatch.setattr(pipeline, "_planned", noting)
+        planned_target: Target, attached: list[bool]) -> None:
     settings = planned_target.settings
     gated = plan(settings, sandbox=True, refresh=False)
     assert settings.ownership.required  # so even a plan without policy is shown and served
     plan(settings, sandbox=True, refresh=False, policy=False)
     plan(settings, sandbox=True, refresh=False, mode="destroy")  # nothing shown: not served
     assert attached == [True, True, False]
-    assert gated.decision is not None and gated.content_digest
+    assert gated.decision is not None and gated.decision.passed, gated.decision
+    assert gated.content_digest
 
 
 def test_the_provider_stops_with_its_block(planned_target: Target, sandbox: SandboxInfo) -> None:
@@ -223,20 +230,13 @@ HIDDEN = """provider /* not found by a plain search */ "aws" {
     (HIDDEN, True),  # seen in the shown plan: planned again, Terraform starting the providers
 ])
 def test_a_module_configuring_the_provider_itself_is_planned_unserved(
-        sandbox_project: Path, sandbox: SandboxInfo, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch, declaration: str, served_first: bool) -> None:
+        sandbox_project: Path, sandbox: SandboxInfo, tmp_path: Path, attached: list[bool],
+        declaration: str, served_first: bool) -> None:
     project = project_sharing_sandbox(tmp_path / "p", sandbox_project)
     (project / "terraform" / "modules" / "ecr" / "elsewhere.tf").write_text(declaration)
-    attached: list[bool] = []
-    planned = pipeline._planned
-
-    def noting(call: Any) -> Any:
-        attached.append(REATTACH_ENV in call.env)
-        return planned(call)
-
-    monkeypatch.setattr(pipeline, "_planned", noting)
     settings = load_settings(project / "environments" / "production.toml")
     result = plan(settings, sandbox=True, refresh=False)
     assert attached == ([True, False] if served_first else [False])
+    assert result.decision is not None and result.decision.passed, result.decision
     assert result.content_digest and any(c.address.startswith("module.ecr.")
                                          for c in result.changes)

@@ -136,16 +136,14 @@ def modules_declare_provider(modules_dir: Path) -> bool:
 
 
 def package_hash(folder: Path) -> str:
-    """Terraform's `h1:` hash of an unpacked provider package (Go's dirhash.Hash1): the
-    sha256 of the lines "<sha256 of file>  <relative path>\\n" of its files, sorted."""
-    summary = hashlib.sha256()
-    files = sorted(path.relative_to(folder).as_posix()
+    """Terraform's `h1:` hash of an unpacked provider package (Go's dirhash.Hash1)."""
+    names = sorted(path.relative_to(folder).as_posix()
                    for path in folder.rglob("*") if path.is_file())
-    for name in files:
+    digests = []
+    for name in names:
         with (folder / name).open("rb") as handle:
-            digest = hashlib.file_digest(handle, "sha256").hexdigest()
-        summary.update(f"{digest}  {name}\n".encode())
-    return "h1:" + base64.b64encode(summary.digest()).decode()
+            digests.append((hashlib.file_digest(handle, "sha256").hexdigest(), name))
+    return _h1(digests)
 
 
 def _file_hash(descriptor: int, name: str) -> str | None:
@@ -155,9 +153,14 @@ def _file_hash(descriptor: int, name: str) -> str | None:
         return None
     with os.fdopen(descriptor, "rb", closefd=False) as handle:
         handle.seek(0)
-        digest = hashlib.file_digest(handle, "sha256").hexdigest()
-    line = f"{digest}  {name}\n".encode()
-    return "h1:" + base64.b64encode(hashlib.sha256(line).digest()).decode()
+        return _h1([(hashlib.file_digest(handle, "sha256").hexdigest(), name)])
+
+
+def _h1(digests: list[tuple[str, str]]) -> str:
+    """Go's dirhash.Hash1 of (sha256 hex, relative path) pairs sorted by path: the sha256 of
+    their lines "<hex>  <path>\n", in base64."""
+    lines = "".join(f"{digest}  {name}\n" for digest, name in digests).encode()
+    return "h1:" + base64.b64encode(hashlib.sha256(lines).digest()).decode()
 
 
 def _wanted(env: Mapping[str, str]) -> bool:
