@@ -49,7 +49,8 @@ def test_an_interrupted_apply_saves_what_it_finished_and_a_replan_continues(
     assert len(sandboxed.state_resources()) == applied, "LOST: a finished resource not in state"
     remaining = _planned_changes(sandboxed)  # the lock is released: a plan runs at once
     assert remaining == total - applied
-    _converges(sandboxed)
+    if signum == signal.SIGINT:  # the rest of the apply (minutes) once: SIGTERM's re-plan
+        _converges(sandboxed)    # above is the same plan of the same state
 
 
 def test_a_killed_apply_leaves_a_lock_the_next_plan_names_and_unlock_releases(
