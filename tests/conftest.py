@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import signal
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from loono_infra.core import user_sockets
 from tests.durations import known_seconds, longest_first
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -22,9 +24,22 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # to a CLI that cannot hear it. A handler, unlike SIG_IGN, is not inherited across exec.
 if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
-# No Checkov daemon outlives a test (clients/checkov_daemon.py): each test's environment differs,
-# so each would start a daemon of its own. The daemon's own tests turn it on where they need it.
-os.environ["LOONO_CHECKOV_DAEMON"] = "off"
+# One Checkov daemon serves the session's plans (clients/checkov_daemon.py), as on a developer's
+# machine: each plan's own worker imported Checkov anew, about 2.7 CPU-seconds, 87 times in a
+# run (2026-11-28: 234 of the suite's 1,807 CPU-seconds on two cores). It is named by what
+# Checkov reads while it imports, not by a test's other variables, so the session's workers
+# share one. Its socket folder is the session's own (set before pytest-xdist starts its workers,
+# which inherit it); it leaves 60 s after its last run, and the session's end stops it at once.
+# A CI runner's marker would switch it off, so the markers go. The path a CI runner takes, a
+# worker of the plan's own, keeps its tests (test_checkov_worker.py, the hung-Checkov fault row).
+if "PYTEST_XDIST_WORKER" not in os.environ:
+    SUITE_RUNTIME = Path(tempfile.mkdtemp(prefix="loono-suite-"))
+    os.environ["XDG_RUNTIME_DIR"] = str(SUITE_RUNTIME)
+    os.environ["LOONO_CHECKOV_DAEMON"] = "on"
+    os.environ["LOONO_CHECKOV_DAEMON_IDLE"] = "60"
+    for marker in user_sockets.CI_MARKERS:
+        os.environ.pop(marker, None)
+    atexit.register(lambda: stop_daemons(SUITE_RUNTIME))
 # Nor a CLI server (warm/client.py): a served command is not the child of the test that runs it
 # (a test that kills or times a command would reach only its client). Its own tests turn it on.
 os.environ["LOONO_CLI_SERVER"] = "off"
@@ -33,6 +48,29 @@ os.environ["LOONO_CLI_SERVER"] = "off"
 # what they depend on (Checkov, the policies, the scanned input), as in a developer's checkout.
 SHARED_POLICY_CACHE = Path(tempfile.mkdtemp(prefix="loono-policy-cache-"))
 atexit.register(shutil.rmtree, SHARED_POLICY_CACHE, True)
+
+
+def daemons(runtime: Path) -> list[int]:
+    """The daemon processes serving sockets under runtime (not their forks, which share their
+    command line)."""
+    found = set()
+    for proc in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if proc.name.isdigit() and str(runtime).encode() in (proc / "cmdline").read_bytes():
+                found.add(int(proc.name))
+    return [pid for pid in found if _parent(pid) not in found]
+
+
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def stop_daemons(runtime: Path) -> None:
+    """Stops every daemon serving sockets under runtime, with its forks, and removes runtime."""
+    for pid in daemons(runtime):
+        with contextlib.suppress(ProcessLookupError, ValueError, OSError):
+            os.killpg(pid, signal.SIGKILL)
+    shutil.rmtree(runtime, ignore_errors=True)
 
 
 @pytest.fixture

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,13 +12,15 @@ from typing import Any
 import pytest
 
 from loono_infra.clients import checkov_daemon
+from loono_infra.core import user_sockets
 from loono_infra.sandbox.control import (
     SANDBOX_REGION_CREDENTIALS,
     SandboxInfo,
     start_sandbox,
     stop_sandbox,
 )
-from tests.conftest import copy_project
+from tests.conftest import copy_project, stop_daemons
+from tests.integration.deploy_stack import IMAGES, Stack
 
 SANDBOX_TTL_SECONDS = 1800
 
@@ -75,7 +75,6 @@ def terraform_1_0_binary() -> Path:
 
 def project_sharing_sandbox(destination: Path, sandbox_project: Path) -> Path:
     """Another project copy that uses sandbox_project's running sandbox (free to edit)."""
-    import shutil
 
     copy = copy_project(destination)
     state = Path(".loono") / "sandbox" / "server.json"
@@ -103,29 +102,57 @@ def daemon_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The daemon turned on, its sockets in a short private folder of this test (a unix socket's
     path is at most 107 bytes); every daemon it started is stopped at the end."""
     runtime = Path(tempfile.mkdtemp(prefix="lcd-", dir="/tmp"))
-    for marker in ("CI", "GITHUB_ACTIONS", "GITLAB_CI", "TF_BUILD", "JENKINS_URL",
-                   "CODEBUILD_BUILD_ID", "BUILDKITE"):
+    for marker in user_sockets.CI_MARKERS:
         monkeypatch.delenv(marker, raising=False)  # the suite may run on a CI runner
     monkeypatch.setenv(checkov_daemon.DAEMON_ENV, "on")
     monkeypatch.setenv(checkov_daemon.IDLE_ENV, "60")
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
     yield runtime / f"loono-checkov-{os.getuid()}"
-    for pid in daemons(runtime):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
-    shutil.rmtree(runtime, ignore_errors=True)
+    stop_daemons(runtime)
 
 
-def daemons(runtime: Path) -> list[int]:
-    """The daemon processes serving sockets under runtime (not their forks, which share their
-    command line)."""
-    found = set()
-    for proc in Path("/proc").iterdir():
-        with contextlib.suppress(OSError):
-            if proc.name.isdigit() and str(runtime).encode() in (proc / "cmdline").read_bytes():
-                found.add(int(proc.name))
-    return [pid for pid in found if _parent(pid) not in found]
+@pytest.fixture(scope="module")
+def applied_stack(request: pytest.FixtureRequest,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The sandbox stack applied on a sandbox of the requesting module's own, its test images
+    built under the module's own local name (another module, or a pytest-xdist worker, building
+    the same tags never replaces them mid-test), v1 deployed."""
+    import boto3
+    import docker
+
+    from loono_infra.core.settings import load_settings
+    from loono_infra.deploy import deploy
+    from loono_infra.flow import pipeline
+    from loono_infra.sandbox.backend_image import build_test_backend
+    from loono_infra.sandbox.control import require_sandbox
+
+    module = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_").replace("_", "-")
+    local_image = f"loono-test-{module}"
+    for project in project_with_sandbox(tmp_path_factory.mktemp(module)):
+        settings = load_settings(project / "environments" / "sandbox.toml")
+        pipeline.apply(pipeline.plan(settings), settings)
+        client = docker.from_env()
+        for tag, (mode, version) in IMAGES.items():
+            build_test_backend(client, f"{local_image}:{tag}", mode, version, slow_seconds=6)
+        url = require_sandbox(project).url
+
+        def aws(name: str, url: str = url) -> Any:
+            return boto3.client(name, endpoint_url=url, region_name="eu-central-1",
+                                aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
+
+        baseline = deploy(settings, f"{local_image}:v1").digest
+        yield Stack(project, settings, aws, baseline, local_image)
 
 
-def _parent(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+@pytest.fixture
+def stack(applied_stack: Stack) -> Stack:
+    """The stack serving v1, healthy and settled, whatever the test before left (each test
+    runs alone or in any order)."""
+    from loono_infra.deploy import deploy
+    from loono_infra.deploy.status import service_status
+
+    status = service_status(applied_stack.settings)
+    if not (status.digest == applied_stack.baseline and status.healthy
+            and status.rollout_state == "COMPLETED" and status.running == 1):
+        deploy(applied_stack.settings, applied_stack.image("v1"))
+    return applied_stack

@@ -21,8 +21,7 @@ import pytest
 from loono_infra.clients import checkov as ck
 from loono_infra.clients import checkov_daemon
 from loono_infra.clients.checkov_worker import WarmCheckov
-from tests.conftest import PROJECT_ROOT
-from tests.integration.conftest import daemons
+from tests.conftest import PROJECT_ROOT, daemons
 from tests.integration.test_checkov_worker import (
     _alive,
     _children,

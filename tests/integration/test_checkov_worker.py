@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from loono_infra.clients import checkov as ck
-from loono_infra.clients import checkov_worker
+from loono_infra.clients import checkov_daemon, checkov_worker
 from loono_infra.clients.checkov_worker import WarmCheckov
 from tests.conftest import PROJECT_ROOT
 
@@ -39,6 +39,12 @@ def _plan_document(folder: Path) -> Path:
             "name": "logs", "provider_config_key": "aws",
             "expressions": {"bucket": {"constant_value": "loono-logs"}}}]}}}))
     return path
+
+
+@pytest.fixture(autouse=True)
+def own_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker of the plan's own, as on a CI runner: not the session's daemon (conftest)."""
+    monkeypatch.setenv(checkov_daemon.DAEMON_ENV, "off")
 
 
 @pytest.fixture(scope="module")

@@ -25,8 +25,8 @@ from loono_infra.core.terraform import commands
 from loono_infra.flow import last_scan
 from loono_infra.reports.terminal import decision_text
 from loono_infra.sandbox.control import SandboxInfo
-from tests.conftest import PROJECT_ROOT, SHARED_POLICY_CACHE, commit_all
-from tests.integration.conftest import daemons, project_sharing_sandbox
+from tests.conftest import PROJECT_ROOT, SHARED_POLICY_CACHE, commit_all, daemons
+from tests.integration.conftest import project_sharing_sandbox
 from tests.integration.verdicts import finding_keys, with_extra_tag
 
 pytestmark = pytest.mark.integration
