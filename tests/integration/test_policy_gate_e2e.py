@@ -126,14 +126,14 @@ def test_a_warm_checkov_starts_only_where_a_scan_may_run(sandbox_project: Path,
     cache.unlink()  # a cache of its own: this test removes an entry from it
     shutil.copytree(SHARED_POLICY_CACHE, cache)
     warm_started: list[bool] = []
-    real_start = WarmCheckov.start
+    real_open = WarmCheckov.open
 
     def counted(checkov: Path, version: str | None) -> WarmCheckov | None:
-        worker = real_start(checkov, version)
+        worker = real_open(checkov, version)  # the session's daemon, or a worker of its own
         warm_started.append(worker is not None)
         return worker
 
-    monkeypatch.setattr(WarmCheckov, "start", counted)
+    monkeypatch.setattr(WarmCheckov, "open", counted)
     cold_scans: list[str] = []
     real_cold = ck.run_checkov
 
