@@ -83,7 +83,8 @@ unit: setup ## Pure, fast tests (everything not marked integration)
 
 # Integration tests mostly wait (on the AWS provider's polling, on containers starting): six
 # pytest-xdist workers keep two cores busy (2026-11-28: 721 tests in 10:50 with six, 12:30 with
-# four; on a slower day, CPU-bound, 17:14 against 17:26). A test file stays on one worker (--dist loadfile),
+# four; on a slower day, CPU-bound, 17:14 against 17:26; docs/benchmarks.md, session 13, says
+# where the CPU goes). A test file stays on one worker (--dist loadfile),
 # so its module fixtures (an applied stack) are made once; each worker has its own sandbox.
 # The longest files start first, in the order conftest sorts them (tests/durations.py).
 # TEST_WORKERS=0 runs everything in one process.
