@@ -33,7 +33,7 @@ if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
 # A CI runner's marker would switch it off, so the markers go. The path a CI runner takes, a
 # worker of the plan's own, keeps its tests (test_checkov_worker.py, the hung-Checkov fault row).
 if "PYTEST_XDIST_WORKER" not in os.environ:
-    SUITE_RUNTIME = Path(tempfile.mkdtemp(prefix="loono-suite-"))
+    SUITE_RUNTIME = Path(tempfile.mkdtemp(prefix="lst-", dir="/tmp"))  # socket paths: 107 B
     os.environ["XDG_RUNTIME_DIR"] = str(SUITE_RUNTIME)
     os.environ["LOONO_CHECKOV_DAEMON"] = "on"
     os.environ["LOONO_CHECKOV_DAEMON_IDLE"] = "60"
@@ -53,23 +53,36 @@ atexit.register(shutil.rmtree, SHARED_POLICY_CACHE, True)
 def daemons(runtime: Path) -> list[int]:
     """The daemon processes serving sockets under runtime (not their forks, which share their
     command line)."""
-    found = set()
-    for proc in Path("/proc").iterdir():
-        with contextlib.suppress(OSError):
-            if proc.name.isdigit() and str(runtime).encode() in (proc / "cmdline").read_bytes():
-                found.add(int(proc.name))
+    found = set(serving_processes(runtime))
     return [pid for pid in found if _parent(pid) not in found]
 
 
 def _parent(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    """pid's parent; 0 for a process gone meanwhile."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def serving_processes(runtime: Path) -> list[int]:
+    """Every process whose command line names runtime: daemons and their forks (each
+    connection's fork leads a process group of its own)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if proc.name.isdigit() and str(runtime).encode() in (proc / "cmdline").read_bytes():
+                found.append(int(proc.name))
+    return found
 
 
 def stop_daemons(runtime: Path) -> None:
-    """Stops every daemon serving sockets under runtime, with its forks, and removes runtime."""
-    for pid in daemons(runtime):
-        with contextlib.suppress(ProcessLookupError, ValueError, OSError):
-            os.killpg(pid, signal.SIGKILL)
+    """Kills every daemon serving sockets under runtime and each of their forks' process groups,
+    then removes runtime."""
+    for pid in serving_processes(runtime):
+        with contextlib.suppress(OSError):
+            if os.getpgid(pid) != os.getpgid(0):  # never this session's own group
+                os.killpg(os.getpgid(pid), signal.SIGKILL)
     shutil.rmtree(runtime, ignore_errors=True)
 
 

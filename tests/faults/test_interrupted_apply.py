@@ -20,6 +20,7 @@ def _planned_changes(sandboxed: Sandboxed) -> int:
     assert planned.returncode == 2, planned.stderr
     report = json.loads(planned.stdout)
     assert report["decision"]["passed"], report["decision"]
+    assert report["dangling"] == []  # nothing made outside the state (apply would refuse)
     return sum(1 for change in report["changes"]
                if change["action"] in ("create", "update", "delete", "replace"))
 
