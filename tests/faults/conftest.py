@@ -17,9 +17,8 @@ import pytest
 
 from loono_infra.core.settings import load_settings
 from loono_infra.flow.targets import checked_environment, resolve_target
-from loono_infra.sandbox.control import require_sandbox
 from tests.conftest import PROJECT_ROOT, copy_project
-from tests.integration.conftest import project_with_sandbox
+from tests.integration.conftest import project_with_sandbox, sandbox_clients
 
 ENV = "sandbox"
 
@@ -62,19 +61,6 @@ class Sandboxed:
             return []  # nothing was ever saved
         assert listed.returncode == 0, listed.stderr
         return [line for line in listed.stdout.split() if ".data." not in f".{line}"]
-
-
-def sandbox_clients(project: Path) -> Callable[[str], Any]:
-    """boto3 clients aimed at the project's running sandbox."""
-    import boto3
-
-    url = require_sandbox(project).url
-
-    def aws(name: str) -> Any:
-        return boto3.client(name, endpoint_url=url, region_name="eu-central-1",
-                            aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
-
-    return aws
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from loono_infra.sandbox.control import start_sandbox, stop_sandbox
-from tests.faults.conftest import Sandboxed, sandbox_clients, second_checkout, wait_until
+from tests.faults.conftest import Sandboxed, second_checkout, wait_until
+from tests.integration.conftest import sandbox_clients
 
 pytestmark = pytest.mark.integration
 HOLDER = re.compile(r"locked by (\S+) \((Apply|Plan), \d+ min \d+ s ago\), lock ID [0-9a-f-]{36}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from loono_infra.core import user_sockets
 from loono_infra.sandbox.control import (
     SANDBOX_REGION_CREDENTIALS,
     SandboxInfo,
+    require_sandbox,
     start_sandbox,
     stop_sandbox,
 )
@@ -44,18 +45,23 @@ def sandbox_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def sandbox(sandbox_project: Path) -> SandboxInfo:
     """The running sandbox of sandbox_project."""
-    from loono_infra.sandbox.control import require_sandbox
-
     return require_sandbox(sandbox_project)
 
 
 @pytest.fixture(scope="session")
-def aws(sandbox: SandboxInfo) -> Any:
+def aws(sandbox_project: Path, sandbox: SandboxInfo) -> Callable[[str], Any]:
     """A boto3 client factory aimed at the sandbox."""
+    return sandbox_clients(sandbox_project)
+
+
+def sandbox_clients(project: Path) -> Callable[[str], Any]:
+    """boto3 clients aimed at the project's running sandbox."""
     import boto3
 
+    url = require_sandbox(project).url
+
     def client(service: str) -> Any:
-        return boto3.client(service, endpoint_url=sandbox.url, region_name="eu-central-1",
+        return boto3.client(service, endpoint_url=url, region_name="eu-central-1",
                             aws_access_key_id=SANDBOX_REGION_CREDENTIALS["AWS_ACCESS_KEY_ID"],
                             aws_secret_access_key=SANDBOX_REGION_CREDENTIALS[
                                 "AWS_SECRET_ACCESS_KEY"])
@@ -117,14 +123,12 @@ def applied_stack(request: pytest.FixtureRequest,
     """The sandbox stack applied on a sandbox of the requesting module's own, its test images
     built under the module's own local name (another module, or a pytest-xdist worker, building
     the same tags never replaces them mid-test), v1 deployed."""
-    import boto3
     import docker
 
     from loono_infra.core.settings import load_settings
     from loono_infra.deploy import deploy
     from loono_infra.flow import pipeline
     from loono_infra.sandbox.backend_image import build_test_backend
-    from loono_infra.sandbox.control import require_sandbox
 
     module = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_").replace("_", "-")
     local_image = f"loono-test-{module}"
@@ -134,14 +138,8 @@ def applied_stack(request: pytest.FixtureRequest,
         client = docker.from_env()
         for tag, (mode, version) in IMAGES.items():
             build_test_backend(client, f"{local_image}:{tag}", mode, version, slow_seconds=6)
-        url = require_sandbox(project).url
-
-        def aws(name: str, url: str = url) -> Any:
-            return boto3.client(name, endpoint_url=url, region_name="eu-central-1",
-                                aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
-
         baseline = deploy(settings, f"{local_image}:v1").digest
-        yield Stack(project, settings, aws, baseline, local_image)
+        yield Stack(project, settings, sandbox_clients(project), baseline, local_image)
 
 
 @pytest.fixture

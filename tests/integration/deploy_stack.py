@@ -56,9 +56,8 @@ class Stack:
 
     def serves(self, path: str) -> bytes:
         balancer = self.aws("elbv2").describe_load_balancers()["LoadBalancers"][0]
-        project = Path(str(self.settings.source)).parents[1]
         trusted = ssl.create_default_context(
-            cafile=str(tls_files(project / ".loono" / "sandbox").ca))
+            cafile=str(tls_files(self.project / ".loono" / "sandbox").ca))
         with urllib.request.urlopen(f"https://{balancer['DNSName']}{path}", timeout=5,
                                     context=trusted) as answer:
             return bytes(answer.read())

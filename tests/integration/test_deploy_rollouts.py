@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from loono_infra.core.errors import DeployFailedError
+from loono_infra.core.settings import Settings
 from loono_infra.deploy import DeployHooks, deploy
 from loono_infra.deploy.progress import RolloutProgress
 from tests.integration.conftest import sandbox_containers
@@ -194,32 +195,32 @@ def test_an_unchanged_image_is_not_pushed_again(stack: Stack) -> None:
     assert stack.serves("/version").strip() == b"1"
 
 
-def test_a_crash_loop_rolls_back_and_quotes_the_exit_codes(stack: Stack) -> None:
+def _rolled_back(stack: Stack, tag: str, settings: Settings | None = None) -> DeployFailedError:
+    """Deploys the image tag (with settings, else the stack's), which must fail; the service
+    must end settled on the revision it ran before. Returns the failure, to say why."""
     before = stack.ecs_primary()["taskDefinition"]
     with pytest.raises(DeployFailedError) as failed:
-        deploy(stack.settings, stack.image("crash"))
-    assert "exit code 3" in failed.value.failure
-    assert "Essential container in task exited" in failed.value.failure
-    assert f"back on {before.rsplit('/', 1)[-1]}" in failed.value.rollback
+        deploy(settings or stack.settings, stack.image(tag))
     stack.assert_settled_on(before)
+    return failed.value
+
+
+def test_a_crash_loop_rolls_back_and_quotes_the_exit_codes(stack: Stack) -> None:
+    failed = _rolled_back(stack, "crash")
+    assert "exit code 3" in failed.failure
+    assert "Essential container in task exited" in failed.failure
+    back_on = stack.ecs_primary()["taskDefinition"]  # the revision it was on (settled above)
+    assert f"back on {back_on.rsplit('/', 1)[-1]}" in failed.rollback
     assert stack.serves("/version").strip() == b"1"
 
 
 def test_healthy_for_ecs_but_a_down_health_endpoint_rolls_back(stack: Stack) -> None:
-    before = stack.ecs_primary()["taskDefinition"]
-    with pytest.raises(DeployFailedError) as failed:
-        deploy(stack.settings, stack.image("unhealthy"))
-    assert "status DOWN" in failed.value.failure
-    stack.assert_settled_on(before)
+    assert "status DOWN" in _rolled_back(stack, "unhealthy").failure
     assert json.loads(stack.serves("/health"))["status"] == "UP"
 
 
 def test_an_invalid_api_document_rolls_back(stack: Stack) -> None:
-    before = stack.ecs_primary()["taskDefinition"]
-    with pytest.raises(DeployFailedError) as failed:
-        deploy(stack.settings, stack.image("badapi"))
-    assert "not a valid OpenAPI document" in failed.value.failure
-    stack.assert_settled_on(before)
+    assert "not a valid OpenAPI document" in _rolled_back(stack, "badapi").failure
 
 
 def test_a_slow_start_inside_the_grace_period_succeeds(stack: Stack) -> None:
@@ -230,10 +231,7 @@ def test_a_slow_start_inside_the_grace_period_succeeds(stack: Stack) -> None:
 
 
 def test_a_deadline_too_short_rolls_back_with_the_reason(stack: Stack) -> None:
-    before = stack.ecs_primary()["taskDefinition"]
     hurried = stack.settings.model_copy(update={"deploy": stack.settings.deploy.model_copy(
         update={"rollout_timeout_seconds": 5})})
-    with pytest.raises(DeployFailedError) as failed:
-        deploy(hurried, stack.image("slow"))  # 6 s to start: misses a 5 s deadline
-    assert "deadline of 5 s" in failed.value.failure
-    stack.assert_settled_on(before)
+    failed = _rolled_back(stack, "slow", hurried)  # 6 s to start: misses a 5 s deadline
+    assert "deadline of 5 s" in failed.failure
